@@ -1,0 +1,5 @@
+from billing.models import Base
+
+from shared.migrations import run_env
+
+run_env(Base.metadata)

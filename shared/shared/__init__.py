@@ -1,0 +1,1 @@
+"""The little that every Porta service needs. Nothing here imports eventlet."""

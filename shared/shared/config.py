@@ -1,0 +1,50 @@
+"""Configuration from environment variables, with defaults that work on a developer machine.
+
+Every port, path and address Porta uses is read here, so `make run` and the tests can
+print and override them in one place.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+SERVICES: tuple[str, ...] = ("crm", "documents", "links", "chats", "notifications", "billing")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str = field(default_factory=lambda: _env("PORTA_AMQP_URI", "pyamqp://guest:guest@127.0.0.1:5672/"))
+    # `{service}` is replaced by the service name: each service owns its own database.
+    db_url_template: str = field(
+        default_factory=lambda: _env("PORTA_DB_URL_TEMPLATE", "postgresql+psycopg2://postgres@127.0.0.1:5432/porta_{service}")
+    )
+    s3_endpoint: str = field(default_factory=lambda: _env("PORTA_S3_ENDPOINT", "127.0.0.1:9000"))
+    s3_access_key: str = field(default_factory=lambda: _env("PORTA_S3_ACCESS_KEY", "porta"))
+    s3_secret_key: str = field(default_factory=lambda: _env("PORTA_S3_SECRET_KEY", "porta-secret"))
+    s3_bucket: str = field(default_factory=lambda: _env("PORTA_S3_BUCKET", "porta"))
+    s3_secure: bool = field(default_factory=lambda: _env("PORTA_S3_SECURE", "false").lower() == "true")
+    smtp_host: str = field(default_factory=lambda: _env("PORTA_SMTP_HOST", "127.0.0.1"))
+    smtp_port: int = field(default_factory=lambda: int(_env("PORTA_SMTP_PORT", "8025")))
+    mail_from: str = field(default_factory=lambda: _env("PORTA_MAIL_FROM", "Porta <no-reply@porta.local>"))
+    http_host: str = field(default_factory=lambda: _env("PORTA_HTTP_HOST", "127.0.0.1"))
+    http_port: int = field(default_factory=lambda: int(_env("PORTA_HTTP_PORT", "8080")))
+    public_url: str = field(default_factory=lambda: _env("PORTA_PUBLIC_URL", ""))
+    var_dir: str = field(default_factory=lambda: _env("PORTA_VAR_DIR", "var"))
+    rpc_timeout: float = field(default_factory=lambda: float(_env("PORTA_RPC_TIMEOUT", "10")))
+    max_json_body: int = field(default_factory=lambda: int(_env("PORTA_MAX_JSON_BODY", str(1024 * 1024))))
+
+    def db_url(self, service: str) -> str:
+        """The database URL of one service; `PORTA_<SERVICE>_DB_URL` overrides the template."""
+        return os.environ.get(f"PORTA_{service.upper()}_DB_URL") or self.db_url_template.format(service=service)
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
+
+
+def load_settings() -> Settings:
+    return Settings()

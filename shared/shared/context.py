@@ -1,0 +1,45 @@
+"""Who is calling and on behalf of which request: carried as nameko context data.
+
+The gateway puts these keys into every RPC's headers (`nameko.<key>`); nameko copies
+context data into every nested RPC and our outbox copies it into every event, so one
+request id follows a request through every service and into the JSON logs.
+"""
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+
+from shared.errors import Unauthorized
+
+REQUEST_ID = "request_id"
+FIRM_ID = "firm_id"
+USER_ID = "user_id"
+USER_KIND = "user_kind"
+SESSION_ID = "session_id"
+# Per-call key for idempotent writes; not propagated to nested calls (see CallContext).
+CALL_KEY = "call_key"
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("porta_request_id", default=None)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, as the gateway established it."""
+
+    firm_id: str
+    user_id: str
+    kind: str  # "staff" or "client"
+    session_id: str | None = None
+
+
+def principal_from(data: dict) -> Principal | None:
+    if data.get(FIRM_ID) and data.get(USER_ID):
+        return Principal(data[FIRM_ID], data[USER_ID], data.get(USER_KIND) or "staff", data.get(SESSION_ID))
+    return None
+
+
+def require_principal(principal: Principal | None) -> Principal:
+    """Tenant-owned work fails closed when no principal came with the call."""
+    if principal is None:
+        raise Unauthorized("This call needs an authenticated caller.")
+    return principal

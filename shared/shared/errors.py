@@ -1,0 +1,95 @@
+"""The domain errors every service raises and the gateway maps to API.md's error shape.
+
+They cross nameko RPC by dotted path (`shared.errors.NotFound`), so their constructor
+arguments must stay JSON-serialisable: `(description, errors)`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class PortaError(Exception):
+    status: int = 400
+    title: str = "Bad request"
+
+    def __init__(self, description: str = "", errors: dict[str, Any] | None = None) -> None:
+        super().__init__(description, errors)
+        self.description = description or self.title
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class BadRequest(PortaError):
+    status, title = 400, "Bad request"
+
+
+class Unauthorized(PortaError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(PortaError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(PortaError):
+    status, title = 404, "Not found"
+
+
+class Conflict(PortaError):
+    status, title = 409, "Conflict"
+
+
+class Gone(PortaError):
+    status, title = 410, "Gone"
+
+
+class PayloadTooLarge(PortaError):
+    status, title = 413, "Payload too large"
+
+
+class UnsupportedMediaType(PortaError):
+    status, title = 415, "Unsupported media type"
+
+
+class ValidationFailed(PortaError):
+    status, title = 422, "Validation failed"
+
+
+class Throttled(PortaError):
+    status, title = 429, "Too many requests"
+
+
+class UpstreamError(PortaError):
+    """A service failed in a way it did not name; the gateway answers 502, never 500."""
+
+    status, title = 502, "Bad gateway"
+
+
+class ServiceUnavailable(PortaError):
+    status, title = 503, "Service unavailable"
+
+
+class ServiceTimeout(PortaError):
+    status, title = 504, "Gateway timeout"
+
+
+def error_from_remote(exc_path: str | None, exc_args: Any) -> PortaError:
+    """Rebuild a domain error from nameko's serialised form; anything unknown is an UpstreamError."""
+    cls = _BY_PATH.get(exc_path or "")
+    args = list(exc_args) if isinstance(exc_args, (list, tuple)) else []
+    if cls is None:
+        return UpstreamError("A service failed to answer this request.")
+    description = args[0] if args and isinstance(args[0], str) else ""
+    errors = args[1] if len(args) > 1 and isinstance(args[1], dict) else None
+    return cls(description, errors)
+
+
+_BY_PATH: dict[str, type[PortaError]] = {
+    f"{cls.__module__}.{cls.__name__}": cls
+    for cls in (
+        PortaError, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, PayloadTooLarge,
+        UnsupportedMediaType, ValidationFailed, Throttled, UpstreamError, ServiceUnavailable, ServiceTimeout,
+    )
+}

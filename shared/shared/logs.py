@@ -1,0 +1,39 @@
+"""JSON logs with the request id of the call being served, in every process."""
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+
+from shared.context import request_id_var
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+def logging_config(service: str) -> dict:
+    """A dictConfig: one JSON line per record on stderr, with service and request id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request_id": {"()": RequestIdFilter}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+                "static_fields": {"service": service},
+            }
+        },
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
+        },
+        "root": {"level": os.environ.get("PORTA_LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
+    }
+
+
+def configure_logging(service: str) -> None:
+    logging.config.dictConfig(logging_config(service))

@@ -1,0 +1,23 @@
+"""What every Porta nameko service has: call context, a health RPC that touches its database."""
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.rpc import rpc
+from sqlalchemy import text
+
+from shared.dependencies import CallContext
+
+
+class PortaService:
+    """Base class: a service adds `name` and `db = Database(messaging_tables(Base.metadata))`."""
+
+    name: str
+    db: Any
+    context = CallContext()
+
+    @rpc
+    def health(self) -> dict[str, Any]:
+        """Answers when the process, the broker path and the service's own database work."""
+        self.db.session.execute(text("SELECT 1"))
+        return {"service": self.name, "status": "ok"}
