@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import eventlet
@@ -48,7 +48,7 @@ class CallContext(DependencyProvider):
         worker_ctx.porta_call_key = key
         ctx.request_id_var.set(worker_ctx.data.get(ctx.REQUEST_ID))
 
-    def get_dependency(self, worker_ctx: Any) -> "CallContextData":
+    def get_dependency(self, worker_ctx: Any) -> CallContextData:
         return CallContextData(worker_ctx)
 
 
@@ -93,7 +93,7 @@ class UnitOfWork:
         self.session.execute(
             insert(self._outbox).values(
                 id=uuid.uuid4(), event_type=event_type, payload=data, headers=headers,
-                created_at=datetime.now(timezone.utc),
+                created_at=datetime.now(UTC),
             )
         )
         self._emitted = True

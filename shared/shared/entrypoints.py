@@ -11,7 +11,8 @@ and `context` (shared.dependencies.CallContext).
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from nameko.events import event_handler as nameko_event_handler
 from sqlalchemy.exc import IntegrityError
@@ -19,36 +20,44 @@ from sqlalchemy.exc import IntegrityError
 from shared import context as ctx
 
 
-def write(method: Callable[..., Any]) -> Callable[..., Any]:
-    """An RPC entrypoint that changes state: commit once per call key, replay after that."""
+def write(method: Callable[..., Any] | None = None, *, replay: bool = True) -> Any:
+    """An RPC entrypoint that changes state: commit once per call key, replay after that.
 
-    @functools.wraps(method)
-    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        uow, key = self.db, self.context.call_key
-        consumer = f"rpc:{self.context.method}"
-        if key:
-            seen, result = uow.previous_result(consumer, key)
-            if seen:
-                return result
-        try:
-            result = method(self, *args, **kwargs)
-            if key:
-                uow.mark_handled(consumer, key, result)
-            uow.commit()
-        except IntegrityError:
-            uow.rollback()
-            # A concurrent delivery of the same call committed first: answer as it did.
+    `replay=False` for results that carry a secret (a fresh bearer token), which must
+    never be stored: such a call commits in one transaction and is not replayed.
+    """
+
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            uow = self.db
+            key = self.context.call_key if replay else None
+            consumer = f"rpc:{self.context.method}"
             if key:
                 seen, result = uow.previous_result(consumer, key)
                 if seen:
                     return result
-            raise
-        except BaseException:
-            uow.rollback()
-            raise
-        return result
+            try:
+                result = method(self, *args, **kwargs)
+                if key:
+                    uow.mark_handled(consumer, key, result)
+                uow.commit()
+            except IntegrityError:
+                uow.rollback()
+                # A concurrent delivery of the same call committed first: answer as it did.
+                if key:
+                    seen, result = uow.previous_result(consumer, key)
+                    if seen:
+                        return result
+                raise
+            except BaseException:
+                uow.rollback()
+                raise
+            return result
 
-    return run
+        return run
+
+    return decorate(method) if method is not None else decorate
 
 
 def event_handler(source_service: str, event_type: str, **kwargs: Any) -> Callable[..., Any]:

@@ -58,7 +58,8 @@ def run_env(metadata: MetaData) -> None:
     from alembic import context
 
     config = context.config
-    url = config.get_main_option("sqlalchemy.url") or load_settings().db_url(Path(config.config_file_name).resolve().parent.name)
+    service = Path(config.config_file_name).resolve().parent.name
+    url = config.get_main_option("sqlalchemy.url") or load_settings().db_url(service)
     engine = create_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata, compare_type=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, func, select, update
@@ -68,7 +68,7 @@ class OutboxRelay:
 
     def publish_pending(self, limit: int = 200) -> int:
         """Publish up to `limit` due rows; returns how many the broker confirmed."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         t = self.outbox
         published = 0
         with self.engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""Billing's own tables. Invoices and payments arrive with the billing issue."""
+"""The billing service's own tables. Invoices and payments arrive with the billing issue."""
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.outbox import messaging_tables

@@ -1,8 +1,7 @@
-"""Billing's entrypoints. Nothing to do yet but answer health checks (PortaService)."""
+"""The billing service's entrypoints. Nothing to do yet but answer health checks (PortaService)."""
+from billing.models import messaging
 from shared.dependencies import Database
 from shared.service import PortaService
-
-from billing.models import messaging
 
 
 class BillingService(PortaService):
