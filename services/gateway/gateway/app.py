@@ -1,0 +1,47 @@
+"""The gateway's app factory: routes, middleware and the error mapping, with collaborators injected."""
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from swagger_ui import api_doc
+
+from gateway import errors
+from gateway.media import json_handlers
+from gateway.middleware import AuthMiddleware, MetricsMiddleware, RequestIdMiddleware
+from gateway.openapi import build_spec
+from gateway.resources import accounts, identity, system, team
+from shared.config import Settings, load_settings
+
+
+def routes(rpc: Any) -> list[tuple[str, Any]]:
+    """Every documented route: the app serves these and the OpenAPI document describes them."""
+    return [
+        ("/healthz", system.Health()),
+        ("/readyz", system.Ready(rpc)),
+        ("/metrics", system.Metrics()),
+        ("/api/v1/auth/signup", identity.Signup(rpc)),
+        ("/api/v1/auth/login", identity.Login(rpc)),
+        ("/api/v1/auth/logout", identity.Logout(rpc)),
+        ("/api/v1/me", identity.Me(rpc)),
+        ("/api/v1/team", team.TeamCollection(rpc)),
+        ("/api/v1/team/{member_id:uuid}", team.TeamMember(rpc)),
+        ("/api/v1/accounts", accounts.AccountsCollection(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}", accounts.Account(rpc)),
+    ]
+
+
+def create_app(rpc: Any, settings: Settings | None = None) -> falcon.App:
+    """`rpc` is anything with `call(service, method, context=..., **kwargs)`: tests pass a fake."""
+    settings = settings or load_settings()
+    app = falcon.App(middleware=[RequestIdMiddleware(), MetricsMiddleware(), AuthMiddleware(rpc)])
+    handlers = json_handlers(settings.max_json_body)
+    app.req_options.media_handlers = handlers
+    app.resp_options.media_handlers = handlers
+    errors.install(app)
+    table = routes(rpc)
+    for template, resource in table:
+        app.add_route(template, resource)
+    app.add_route("/openapi.json", system.OpenApi(build_spec([*table, ("/openapi.json", system.OpenApi({}))])))
+    api_doc(app, config_url="/openapi.json", url_prefix="/docs", title="Porta API")
+    return app

@@ -1,0 +1,66 @@
+"""Request ids, bearer-token authentication and metrics, applied to every request."""
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import falcon
+from prometheus_client import Counter, Histogram
+
+from shared import context as ctx
+from shared.errors import Forbidden, Unauthorized
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+HTTP_REQUESTS = Counter("porta_http_requests_total", "HTTP requests answered", ["method", "route", "status"])
+HTTP_SECONDS = Histogram("porta_http_request_seconds", "Time to answer an HTTP request", ["method", "route"])
+
+
+class RequestIdMiddleware:
+    """Takes a sane X-Request-ID from the caller or makes one; every RPC and log line carries it."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        given = req.get_header(REQUEST_ID_HEADER) or ""
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        req.context.request_id = request_id
+        req.context.call_context = {ctx.REQUEST_ID: request_id}
+        req.context.principal = None
+        ctx.request_id_var.set(request_id)
+        resp.set_header(REQUEST_ID_HEADER, request_id)
+
+
+class AuthMiddleware:
+    """Resources declare `auth = "staff" | "client" | "any" | None`; a token of the other kind is a 403."""
+
+    def __init__(self, rpc: Any) -> None:
+        self.rpc = rpc
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict) -> None:
+        required = getattr(resource, "auth", None)
+        if resource is None or required is None or req.method == "OPTIONS":
+            return
+        scheme, _, token = (req.auth or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Send `Authorization: Bearer <token>` from a login.")
+        principal = self.rpc.call("crm", "authenticate", context=req.context.call_context, token=token.strip())
+        if required != "any" and principal["kind"] != required:
+            raise Forbidden(f"This path is for {required} users.")
+        req.context.principal = principal
+        req.context.call_context.update({
+            ctx.FIRM_ID: principal["firm_id"], ctx.USER_ID: principal["user_id"],
+            ctx.USER_KIND: principal["kind"], ctx.SESSION_ID: principal["session_id"],
+        })
+
+
+class MetricsMiddleware:
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool) -> None:
+        # The route template, not the path: ids in paths would make one series per id.
+        route = req.uri_template or "unmatched"
+        HTTP_REQUESTS.labels(req.method, route, resp.status_code).inc()
+        HTTP_SECONDS.labels(req.method, route).observe(time.perf_counter() - req.context.started)

@@ -1,0 +1,108 @@
+"""The OpenAPI document, generated from the routes the app serves and the services' schemas."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+ERROR_TEXT = {
+    400: "Malformed body", 401: "No or bad token", 403: "Not allowed", 404: "Unknown, or another firm's",
+    409: "Conflict", 410: "Link expired or revoked", 413: "Too large", 415: "Bad media type",
+    422: "Validation failed", 429: "Throttled", 502: "A service failed", 503: "A service is unavailable",
+    504: "A service did not answer in time",
+}
+
+
+def operation(
+    summary: str,
+    *,
+    body: type[Schema] | None = None,
+    response: type[Schema] | None = None,
+    status: int = 200,
+    query: type[Schema] | None = None,
+    errors: Iterable[int] = (),
+    description: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Describe a responder for the OpenAPI document; undocumented responders fail a test."""
+
+    def describe(responder: Callable[..., Any]) -> Callable[..., Any]:
+        responder.openapi = {  # type: ignore[attr-defined]
+            "summary": summary, "body": body, "response": response, "status": status, "query": query,
+            "errors": tuple(errors), "description": description,
+        }
+        return responder
+
+    return describe
+
+
+def _openapi_path(template: str) -> tuple[str, list[str]]:
+    """`/api/v1/accounts/{account_id:uuid}` -> `/api/v1/accounts/{account_id}` and its parameters."""
+    params = re.findall(r"{(\w+)(?::[^}]*)?}", template)
+    return re.sub(r"{(\w+)(?::[^}]*)?}", r"{\1}", template), params
+
+
+def build_spec(routes: Iterable[tuple[str, Any]], *, title: str = "Porta API", version: str = "1.0.0") -> dict:
+    spec = APISpec(
+        title=title, version=version, openapi_version="3.1.0", plugins=[MarshmallowPlugin()],
+        info={"description": "The HTTP contract of Porta's gateway (see API.md)."},
+    )
+    spec.components.schema("Error", {
+        "type": "object", "required": ["title"],
+        "properties": {
+            "title": {"type": "string"}, "description": {"type": "string"},
+            "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                       "description": "Messages per field, on 422"},
+        },
+    })
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for template, resource in routes:
+        path, params = _openapi_path(template)
+        operations = {}
+        for method in HTTP_METHODS:
+            responder = getattr(resource, f"on_{method}", None)
+            if responder is None:
+                continue
+            operations[method] = _operation(responder, getattr(resource, "auth", None), params)
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def _operation(responder: Any, auth: str | None, params: list[str]) -> dict:
+    doc = getattr(responder, "openapi", None)
+    if doc is None:
+        raise LookupError(f"{responder.__qualname__} has no @operation description")
+    op: dict[str, Any] = {"summary": doc["summary"], "responses": {}}
+    if doc["description"]:
+        op["description"] = doc["description"]
+    parameters: list[Any] = [
+        {"in": "path", "name": p, "required": True, "schema": {"type": "string", "format": "uuid"}} for p in params
+    ]
+    if doc["query"] is not None:
+        parameters.append({"in": "query", "schema": doc["query"]})
+    if parameters:
+        op["parameters"] = parameters
+    if doc["body"] is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["body"]}}}
+    ok: dict[str, Any] = {"description": "OK" if doc["status"] != 204 else "No content"}
+    if doc["response"] is not None:
+        ok["content"] = {"application/json": {"schema": doc["response"]}}
+    op["responses"][str(doc["status"])] = ok
+    errors = set(doc["errors"])
+    if auth:
+        op["security"] = [{"bearer": []}]
+        errors |= {401, 403}
+    if doc["body"] is not None:
+        errors |= {400, 413, 415, 422}
+    if params:
+        errors.add(404)
+    for code in sorted(errors):
+        op["responses"][str(code)] = {
+            "description": ERROR_TEXT.get(code, "Error"),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return op

@@ -1,0 +1,20 @@
+"""gunicorn settings for the gateway: gthread workers (never eventlet), bound from PORTA_* variables."""
+import os
+import tempfile
+
+from prometheus_client import multiprocess
+
+bind = f"{os.environ.get('PORTA_HTTP_HOST', '127.0.0.1')}:{os.environ.get('PORTA_HTTP_PORT', '8080')}"
+worker_class = "gthread"
+workers = int(os.environ.get("PORTA_GATEWAY_WORKERS", "2"))
+threads = int(os.environ.get("PORTA_GATEWAY_THREADS", "16"))
+# Longer than the RPC timeout, so a slow service gets a 504 from us, not a killed worker.
+timeout = int(float(os.environ.get("PORTA_RPC_TIMEOUT", "10"))) + 20
+graceful_timeout = 20
+accesslog = None  # the metrics middleware counts requests; paths may carry link tokens
+# Each worker writes its metrics here and /metrics adds them up.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="porta-gateway-metrics-"))
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    multiprocess.mark_process_dead(worker.pid)

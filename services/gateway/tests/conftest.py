@@ -1,0 +1,55 @@
+"""Gateway unit tests: the real app over a fake RPC client, no broker."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import falcon.testing
+import pytest
+
+from gateway.app import create_app
+from shared.config import Settings
+
+STAFF = {"session_id": "s1", "user_id": "u1", "firm_id": "f1", "kind": "staff"}
+CLIENT = {**STAFF, "kind": "client"}
+
+
+class FakeRpc:
+    """Answers `authenticate` from a token table and everything else from `answers`; records calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict, dict]] = []
+        self.tokens = {"staff-token": STAFF, "client-token": CLIENT}
+        self.answers: dict[tuple[str, str], Any] = {}
+
+    def call(self, service: str, method: str, context: dict | None = None, **kwargs: Any) -> Any:
+        self.calls.append((service, method, dict(context or {}), kwargs))
+        if (service, method) == ("crm", "authenticate"):
+            from shared.errors import Unauthorized
+
+            if kwargs["token"] not in self.tokens:
+                raise Unauthorized("The token is unknown, expired or revoked.")
+            return self.tokens[kwargs["token"]]
+        answer = self.answers.get((service, method), {})
+        if isinstance(answer, Exception):
+            raise answer
+        return answer(**kwargs) if isinstance(answer, Callable) else answer
+
+    def last(self, method: str) -> tuple[str, str, dict, dict]:
+        return next(c for c in reversed(self.calls) if c[1] == method)
+
+
+@pytest.fixture
+def rpc() -> FakeRpc:
+    return FakeRpc()
+
+
+@pytest.fixture
+def client(rpc: FakeRpc) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(create_app(rpc, Settings(max_json_body=1024)))
+
+
+@pytest.fixture
+def staff() -> dict[str, str]:
+    """Headers of a staff user of firm f1."""
+    return {"Authorization": "Bearer staff-token"}
