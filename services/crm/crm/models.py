@@ -6,7 +6,7 @@ Every tenant-owned row carries `firm_id`; child rows reference their parent thro
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     ARRAY,
@@ -25,6 +25,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.outbox import messaging_tables
 
 
+def _now() -> datetime:
+    """Clock time, not the transaction's start: rows made in one transaction keep their order."""
+    return datetime.now(UTC)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -37,7 +42,7 @@ class Firm(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
 
 
 class User(Base):
@@ -58,7 +63,7 @@ class User(Base):
     role: Mapped[str | None] = mapped_column(String(20))  # owner | admin | employee (staff only)
     rights: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     status: Mapped[str] = mapped_column(String(20))  # invited | active
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
 
 
 # One login per address: the login form asks only for email and password.
@@ -78,7 +83,7 @@ class Session(Base):
     firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -96,6 +101,6 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20))  # individual | family | company
     guest: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())

@@ -1,0 +1,145 @@
+"""Signup, login, tokens and the team, on the real database."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import select, text
+
+from crm import identity
+from crm.models import Session
+from crm.permissions import effective_rights
+from shared.context import Principal
+from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
+
+
+def principal_of(session: Session) -> Principal:
+    return Principal(str(session.firm_id), str(session.user_id), "staff", str(session.id))
+
+
+def test_signup_makes_a_firm_whose_owner_is_logged_in(db):
+    token, user, firm = identity.signup(db, "Acme CPA", "Ann", "Ann@Acme.example", "correct horse battery")
+    session, who = identity.authenticate(db, token)
+    assert who.id == user.id and user.firm_id == firm.id
+    assert user.role == "owner" and user.email == "ann@acme.example"
+
+
+def test_signup_with_a_taken_email_in_any_case_is_a_conflict(db, owner):
+    with pytest.raises(Conflict):
+        identity.signup(db, "Other", "X", "OLIVE@a.example", "correct horse battery")
+
+
+def test_tokens_are_stored_only_as_hashes(db):
+    token, _, _ = identity.signup(db, "F", "N", "n@f.example", "correct horse battery")
+    stored = db.scalars(select(Session.token_hash)).all()
+    assert token not in stored and identity.hash_token(token) in stored
+    assert len(token) >= 43  # 256 bits, base64url
+
+
+def test_login_with_the_right_password_opens_a_new_session(db, owner):
+    token, user = identity.login(db, "olive@A.example", "correct horse battery")
+    assert identity.authenticate(db, token)[1].id == owner.id
+
+
+@pytest.mark.parametrize("email,password", [("olive@a.example", "wrong"), ("nobody@a.example", "x")])
+def test_login_failures_do_not_say_which_part_was_wrong(db, owner, email, password):
+    with pytest.raises(Unauthorized) as failure:
+        identity.login(db, email, password)
+    assert str(failure.value) == "Wrong email or password."
+
+
+def test_logout_stops_the_token_at_once(db):
+    token, _, _ = identity.signup(db, "F", "N", "n@f.example", "correct horse battery")
+    session, _ = identity.authenticate(db, token)
+    identity.logout(db, principal_of(session))
+    with pytest.raises(Unauthorized):
+        identity.authenticate(db, token)
+
+
+def test_logout_leaves_the_users_other_sessions_open(db, owner):
+    first, _ = identity.login(db, "olive@a.example", "correct horse battery")
+    second, _ = identity.login(db, "olive@a.example", "correct horse battery")
+    identity.logout(db, principal_of(identity.authenticate(db, first)[0]))
+    assert identity.authenticate(db, second)[1].id == owner.id
+
+
+def test_unknown_token_is_unauthorized(db):
+    with pytest.raises(Unauthorized):
+        identity.authenticate(db, "not-a-token")
+
+
+def test_owner_and_admins_have_every_right_employees_only_theirs(db, owner, employee_factory):
+    employee = employee_factory("manage_documents")
+    assert set(effective_rights(owner)) == {"manage_accounts", "manage_documents", "manage_billing",
+                                            "view_all_accounts"}
+    assert effective_rights(employee) == ["manage_documents"]
+
+
+def test_invited_member_is_listed_but_cannot_log_in_yet(db, owner):
+    member = identity.invite_team_member(db, owner, {"name": "Ivy", "email": "ivy@a.example", "role": "admin",
+                                                     "rights": []})
+    team, _ = identity.list_team(db, owner, 50, None)
+    assert member.status == "invited" and member.id in [m.id for m in team]
+    with pytest.raises(Unauthorized):
+        identity.login(db, "ivy@a.example", "")
+
+
+def test_employees_cannot_invite(db, employee_factory):
+    employee = employee_factory("manage_accounts", "view_all_accounts")
+    with pytest.raises(Forbidden):
+        identity.invite_team_member(db, employee, {"name": "X", "email": "x@a.example", "role": "employee",
+                                                   "rights": []})
+
+
+def test_inviting_an_address_that_has_a_login_is_a_conflict(db, owner, other_owner):
+    with pytest.raises(Conflict):
+        identity.invite_team_member(db, owner, {"name": "B", "email": "bob@b.example", "role": "admin", "rights": []})
+
+
+def test_team_list_shows_only_the_callers_firm(db, owner, other_owner):
+    team, _ = identity.list_team(db, owner, 50, None)
+    assert [m.id for m in team] == [owner.id]
+
+
+def test_another_firms_member_is_not_found(db, owner, other_owner):
+    with pytest.raises(NotFound):
+        identity.update_team_member(db, owner, other_owner.id, {"role": "admin"})
+
+
+def test_owner_cannot_be_demoted_or_removed(db, owner):
+    admin = identity.invite_team_member(db, owner, {"name": "A", "email": "adm@a.example", "role": "admin",
+                                                    "rights": []})
+    admin.status = "active"
+    with pytest.raises(Conflict):
+        identity.update_team_member(db, admin, owner.id, {"role": "employee"})
+    with pytest.raises(Conflict):
+        identity.remove_team_member(db, admin, owner.id)
+
+
+def test_removing_a_member_ends_his_sessions(db, owner, employee_factory):
+    employee = employee_factory()
+    employee.password_hash = identity.hasher.hash("correct horse battery")
+    token, _ = identity.login(db, employee.email, "correct horse battery")
+    identity.remove_team_member(db, owner, employee.id)
+    with pytest.raises(Unauthorized):
+        identity.authenticate(db, token)
+
+
+def test_rights_change_applies_to_the_next_request(db, owner, employee_factory):
+    employee = employee_factory()
+    identity.update_team_member(db, owner, employee.id, {"rights": ["manage_billing", "manage_billing"]})
+    db.expire_all()
+    assert effective_rights(identity.current_user(db, Principal(str(owner.firm_id), str(employee.id), "staff")))\
+        == ["manage_billing"]
+
+
+def test_a_principal_of_another_firm_is_not_a_user(db, owner, other_owner):
+    with pytest.raises(Unauthorized):
+        identity.current_user(db, Principal(str(other_owner.firm_id), str(owner.id), "staff"))
+
+
+def test_email_uniqueness_is_enforced_by_the_database_too(db, owner):
+    with pytest.raises(Exception, match="uq_users_email"):
+        db.execute(text("INSERT INTO users (id, firm_id, kind, email, name, rights, status) "
+                        "VALUES (:i, :f, 'staff', 'OLIVE@A.EXAMPLE', 'x', '{}', 'active')"),
+                   {"i": uuid.uuid4(), "f": owner.firm_id})

@@ -1,0 +1,224 @@
+"""One event path: outbox rows commit with the change, the relay publishes them with confirms,
+and a write or an event delivered twice is applied once."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from kombu import Connection, Queue
+from nameko.amqp.publish import Publisher
+from nameko.rpc import rpc
+from nameko.standalone.events import get_event_exchange
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter
+from sqlalchemy import Column, Integer, String, Table, create_engine, func, insert, select
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.dependencies import Database
+from shared.entrypoints import event_handler, write
+from shared.migrations import ensure_database
+from shared.outbox import OutboxRelay, messaging_tables
+from shared.service import PortaService
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+messaging = messaging_tables(Base.metadata)
+things = Table("things", Base.metadata, Column("id", Integer, primary_key=True, autoincrement=True),
+               Column("name", String(50)))
+
+
+@pytest.fixture(scope="session")
+def scratch_db_url(db_url):
+    """A database of this run for the shared tests, with the messaging tables and a `things` table."""
+    url = db_url("sharedtests")
+    ensure_database(url)
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(scratch_db_url):
+    engine = create_engine(scratch_db_url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def config(nameko_config, scratch_db_url):
+    return {**nameko_config, "DB_URI": scratch_db_url}
+
+
+OUTBOX, HANDLED = messaging
+
+
+class EmitterService(PortaService):
+    name = "emitter"
+    db = Database(messaging, relay_interval=0.2)
+
+    @rpc
+    @write
+    def make(self, name: str) -> dict:
+        self.db.session.execute(insert(things).values(name=name))
+        self.db.emit("thing_made", {"name": name})
+        return {"name": name, "nonce": uuid.uuid4().hex}
+
+    @rpc
+    @write
+    def make_then_fail(self, name: str) -> None:
+        self.db.session.execute(insert(things).values(name=name))
+        self.db.emit("thing_made", {"name": name})
+        raise ValueError("no")
+
+
+class ListenerService(PortaService):
+    name = "listener"
+    db = Database(messaging)
+
+    @event_handler("emitter", "thing_made")
+    def on_thing_made(self, event: dict) -> None:
+        self.db.session.execute(insert(things).values(name=f"heard {event['data']['name']}"))
+
+
+@pytest.fixture
+def thing_made_queue(config):
+    """A queue bound to emitter's events before anything is published, as deploy declares them."""
+    with Connection(config["AMQP_URI"]) as conn:
+        queue = Queue(f"test-thing-made-{uuid.uuid4().hex[:8]}", get_event_exchange("emitter", {}),
+                      routing_key="thing_made", auto_delete=False)
+        queue(conn.channel()).declare()
+        yield queue
+        queue(conn.channel()).delete()
+
+
+def drain(config, queue, expected, timeout=10.0):
+    messages = []
+    with Connection(config["AMQP_URI"]) as conn:
+        bound = queue(conn.channel())
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(messages) < expected and time.monotonic() < deadline:
+            message = bound.get(accept=["json"])
+            if message is None:
+                time.sleep(0.05)
+                continue
+            message.ack()
+            messages.append(message)
+        time.sleep(0.3)
+        extra = bound.get(accept=["json"])
+        if extra is not None:
+            extra.ack()
+            messages.append(extra)
+    return messages
+
+
+def count(engine, table, *where):
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(table).where(*where))
+
+
+def test_committed_event_is_published_with_its_outbox_id(container_factory, config, engine, thing_made_queue):
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10) as emitter:
+        emitter.make("a")
+    [message] = drain(config, thing_made_queue, 1)
+    with engine.connect() as conn:
+        row = conn.execute(select(OUTBOX)).one()
+    assert message.payload["id"] == str(row.id) == message.properties["message_id"]
+    assert message.payload["type"] == "thing_made" and message.payload["data"] == {"name": "a"}
+    assert row.published_at is not None
+
+
+def test_a_failed_write_commits_neither_change_nor_event(container_factory, config, engine, thing_made_queue):
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10) as emitter, pytest.raises(Exception, match="ValueError"):
+        emitter.make_then_fail("b")
+    assert count(engine, things) == 0 and count(engine, OUTBOX) == 0
+    assert drain(config, thing_made_queue, 1, timeout=1) == []
+
+
+def test_the_same_call_delivered_twice_is_applied_once(container_factory, config, engine, thing_made_queue):
+    container_factory(EmitterService, config).start()
+    # What the broker does after a crash between commit and reply: the same message, again.
+    with ServiceRpcProxy("emitter", config, timeout=10, context_data={"call_key": "call-1"}) as emitter:
+        first = emitter.make("c")
+        second = emitter.make("c")
+    assert first == second
+    assert count(engine, things) == 1 and count(engine, OUTBOX) == 1
+    assert len(drain(config, thing_made_queue, 2, timeout=2)) == 1
+
+
+def test_different_calls_are_different_writes(container_factory, config, engine):
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10, context_data={"call_key": "k1"}) as emitter:
+        emitter.make("d")
+    with ServiceRpcProxy("emitter", config, timeout=10, context_data={"call_key": "k2"}) as emitter:
+        emitter.make("d")
+    assert count(engine, things) == 2
+
+
+def test_a_redelivered_event_is_handled_once(container_factory, config, engine):
+    listener = container_factory(ListenerService, config)
+    listener.start()
+    publisher = Publisher(config["AMQP_URI"], use_confirms=True)
+    event = {"id": str(uuid.uuid4()), "type": "thing_made", "occurred_at": "2026-11-23T10:00:00Z",
+             "data": {"name": "e"}}
+    for _ in range(2):
+        with entrypoint_waiter(listener, "on_thing_made", timeout=10):
+            publisher.publish(event, exchange=get_event_exchange("emitter", {}), routing_key="thing_made")
+    assert count(engine, things, things.c.name == "heard e") == 1
+    assert count(engine, HANDLED) == 1
+
+
+def test_events_wait_in_the_outbox_while_the_broker_is_unreachable(config, engine, thing_made_queue):
+    with engine.begin() as conn:
+        conn.execute(insert(OUTBOX).values(id=uuid.uuid4(), event_type="thing_made", payload={"name": "f"},
+                                           headers={}))
+    exchange = get_event_exchange("emitter", {})
+    unreachable = Publisher("pyamqp://guest:guest@127.0.0.1:1/", use_confirms=True, mandatory=True, retry=False)
+    assert OutboxRelay(engine, OUTBOX, unreachable, exchange).publish_pending() == 0
+    with engine.connect() as conn:
+        row = conn.execute(select(OUTBOX)).one()
+    assert row.published_at is None and row.attempts == 1 and row.last_error
+    with engine.begin() as conn:
+        conn.execute(OUTBOX.update().values(next_attempt_at=None))
+    reachable = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
+    assert OutboxRelay(engine, OUTBOX, reachable, exchange).publish_pending() == 1
+    assert len(drain(config, thing_made_queue, 1)) == 1
+
+
+def test_an_event_nobody_listens_to_yet_stays_in_the_outbox(config, engine):
+    with engine.begin() as conn:
+        conn.execute(insert(OUTBOX).values(id=uuid.uuid4(), event_type="nobody_listens", payload={}, headers={}))
+    exchange = get_event_exchange("emitter", {})
+    with Connection(config["AMQP_URI"]) as conn:
+        exchange(conn.channel()).declare()
+    relay = OutboxRelay(engine, OUTBOX, Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True), exchange)
+    assert relay.publish_pending() == 0
+    with engine.connect() as conn:
+        assert "Undeliverable" in conn.execute(select(OUTBOX.c.last_error)).scalar_one()
+
+
+def test_two_relays_never_publish_the_same_row(config, engine, thing_made_queue):
+    with engine.begin() as conn:
+        conn.execute(insert(OUTBOX), [{"id": uuid.uuid4(), "event_type": "thing_made", "payload": {"i": i},
+                                       "headers": {}} for i in range(40)])
+    exchange = get_event_exchange("emitter", {})
+    relays = [OutboxRelay(engine, OUTBOX, Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True),
+                          exchange) for _ in range(2)]
+    import eventlet
+
+    pool = eventlet.GreenPool()
+    total = sum(pool.imap(lambda r: r.publish_pending(limit=10) + r.publish_pending(limit=10)
+                          + r.publish_pending(limit=10), relays))
+    ids = [m.payload["id"] for m in drain(config, thing_made_queue, 40)]
+    assert total == 40 and len(ids) == 40 == len(set(ids))
