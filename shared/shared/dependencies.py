@@ -7,6 +7,7 @@ calls and events, so a change, its events and its idempotency record commit toge
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -46,7 +47,17 @@ class CallContext(DependencyProvider):
         # The call key identifies this one call; nested calls must not inherit it.
         key = worker_ctx.data.pop(ctx.CALL_KEY, None)
         worker_ctx.porta_call_key = key
+        worker_ctx.porta_started = time.perf_counter()
         ctx.request_id_var.set(worker_ctx.data.get(ctx.REQUEST_ID))
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        """One log line per call: what ran and how it ended; never its arguments (passwords, tokens)."""
+        error = exc_info[0].__name__ if exc_info else None
+        log.info(
+            "%s.%s %s", worker_ctx.service_name, worker_ctx.entrypoint.method_name, error or "ok",
+            extra={"entrypoint": worker_ctx.entrypoint.method_name, "outcome": error or "ok",
+                   "duration_ms": round((time.perf_counter() - worker_ctx.porta_started) * 1000, 2)},
+        )
 
     def get_dependency(self, worker_ctx: Any) -> CallContextData:
         return CallContextData(worker_ctx)
