@@ -33,6 +33,7 @@ def test_killing_crm_mid_flight_loses_nothing_and_duplicates_nothing(porta_syste
     with ThreadPoolExecutor(max_workers=16) as pool:
         futures = [pool.submit(create, name) for name in names]
         time.sleep(0.2)  # requests are in flight now
+        done_before_kill = len(statuses)
         porta_system.kill("crm")
         time.sleep(1.0)
         porta_system.start("crm")
@@ -42,6 +43,7 @@ def test_killing_crm_mid_flight_loses_nothing_and_duplicates_nothing(porta_syste
     accepted = [name for name, status in statuses.items() if status == 201]
     stored = Counter(all_account_names(api))
     assert set(statuses.values()) <= {201, 503, 504}, statuses
+    assert done_before_kill < len(names), "every request finished before the kill: nothing was in flight"
     assert accepted, "no request was accepted at all"
     assert all(stored[name] == 1 for name in accepted), "an accepted write was lost"
     assert all(count == 1 for count in stored.values()), f"applied twice: {stored.most_common(3)}"

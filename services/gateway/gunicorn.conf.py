@@ -2,7 +2,11 @@
 import os
 import tempfile
 
-from prometheus_client import multiprocess
+# Before prometheus_client is imported anywhere: it picks per-process metric files at import time.
+# Each worker writes its metrics there and /metrics adds them up.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="porta-gateway-metrics-"))
+
+from prometheus_client import multiprocess  # noqa: E402
 
 bind = f"{os.environ.get('PORTA_HTTP_HOST', '127.0.0.1')}:{os.environ.get('PORTA_HTTP_PORT', '8080')}"
 worker_class = "gthread"
@@ -12,8 +16,6 @@ threads = int(os.environ.get("PORTA_GATEWAY_THREADS", "16"))
 timeout = int(float(os.environ.get("PORTA_RPC_TIMEOUT", "10"))) + 20
 graceful_timeout = 20
 accesslog = None  # the metrics middleware counts requests; paths may carry link tokens
-# Each worker writes its metrics here and /metrics adds them up.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="porta-gateway-metrics-"))
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature

@@ -88,6 +88,8 @@ class OutboxRelay:
                         routing_key=row.event_type,
                         headers=dict(row.headers),
                         message_id=str(row.id),
+                        # Consumers declare it too, but the first event may come before any consumer did.
+                        declare=[self.exchange],
                     )
                 except Exception as exc:  # broker down or no queue bound yet: keep the row, retry later
                     backoff = min(timedelta(seconds=2 ** min(row.attempts, 8)), MAX_BACKOFF)
@@ -97,7 +99,9 @@ class OutboxRelay:
                             last_error=f"{type(exc).__name__}: {exc}"[:500],
                         )
                     )
-                    log.warning("event %s %s not published yet: %r", row.event_type, row.id, exc)
+                    # Warn once; after that the row just waits for its next attempt (or for a consumer queue).
+                    (log.warning if row.attempts == 0 else log.debug)(
+                        "event %s %s not published yet: %r", row.event_type, row.id, exc)
                     continue
                 conn.execute(update(t).where(t.c.id == row.id).values(published_at=func.now(), last_error=None))
                 published += 1

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import joinedload
 
 from crm.models import Firm, Session, User
 from crm.permissions import require_manager
@@ -95,17 +96,12 @@ def logout(db: DbSession, principal: Principal) -> None:
     )
 
 
-def current_user(db: DbSession, principal: Principal) -> User:
-    user = db.scalar(
-        select(User).where(User.id == uuid.UUID(principal.user_id), User.firm_id == uuid.UUID(principal.firm_id))
-    )
+def current_user(db: DbSession, principal: Principal, with_firm: bool = False) -> User:
+    query = select(User).where(User.id == uuid.UUID(principal.user_id), User.firm_id == uuid.UUID(principal.firm_id))
+    user = db.scalar(query.options(joinedload(User.firm)) if with_firm else query)
     if user is None or user.status != "active":
         raise Unauthorized("This user no longer exists.")
     return user
-
-
-def get_firm(db: DbSession, firm_id: uuid.UUID) -> Firm:
-    return db.get_one(Firm, firm_id)
 
 
 def invite_team_member(db: DbSession, actor: User, data: dict[str, Any]) -> User:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.outbox import messaging_tables
 
@@ -63,6 +63,7 @@ class User(Base):
     role: Mapped[str | None] = mapped_column(String(20))  # owner | admin | employee (staff only)
     rights: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     status: Mapped[str] = mapped_column(String(20))  # invited | active
+    firm: Mapped[Firm] = relationship(lazy="raise_on_sql", viewonly=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
 
 

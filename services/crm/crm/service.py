@@ -82,8 +82,8 @@ class CrmService(PortaService):
 
     @rpc
     def me(self) -> dict:
-        user = self._actor()
-        return MeSchema().dump({**UserSchema().dump(user), "firm": identity.get_firm(self.db.session, user.firm_id)})
+        return MeSchema().dump(identity.current_user(self.db.session, require_principal(self.context.principal),
+                                                     with_firm=True))
 
     # -- team -----------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 from crm import identity
 from crm.models import Session
 from crm.permissions import effective_rights
+from crm.schemas import MeSchema
 from shared.context import Principal
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
 
@@ -143,3 +144,10 @@ def test_email_uniqueness_is_enforced_by_the_database_too(db, owner):
         db.execute(text("INSERT INTO users (id, firm_id, kind, email, name, rights, status) "
                         "VALUES (:i, :f, 'staff', 'OLIVE@A.EXAMPLE', 'x', '{}', 'active')"),
                    {"i": uuid.uuid4(), "f": owner.firm_id})
+
+
+def test_me_shows_the_firm_and_the_rights_in_effect(db, owner):
+    me = MeSchema().dump(identity.current_user(db, Principal(str(owner.firm_id), str(owner.id), "staff"),
+                                               with_firm=True))
+    assert me["firm"]["name"] == "Firm A" and me["role"] == "owner"
+    assert set(me["rights"]) == {"manage_accounts", "manage_documents", "manage_billing", "view_all_accounts"}
