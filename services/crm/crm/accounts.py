@@ -4,20 +4,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
-from crm.models import Account, User
+from crm.models import Account, AccountAssignment, User
 from crm.permissions import require_right, sees_all_accounts
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed
 from shared.paging import newest_first
 
 
 def _visible(actor: User) -> Any:
-    """The accounts this staff member may see. Assignments arrive with the team issue."""
+    """The accounts this staff member may see: all of the firm's, or those he is assigned to."""
     query = select(Account).where(Account.firm_id == actor.firm_id)
     if not sees_all_accounts(actor):
-        query = query.where(false())
+        query = query.where(Account.id.in_(
+            select(AccountAssignment.account_id).where(AccountAssignment.user_id == actor.id)))
     return query
 
 
@@ -65,3 +66,20 @@ def delete_account(db: DbSession, actor: User, account_id: uuid.UUID) -> Account
     db.delete(account)
     db.flush()
     return account
+
+
+def assign_team(db: DbSession, actor: User, account_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[User]:
+    """Replace the account's assigned team members with `user_ids` (staff of the same firm)."""
+    account = get_account(db, actor, account_id)
+    require_right(actor, "manage_accounts")
+    wanted = set(user_ids)
+    members = list(db.scalars(select(User).where(User.firm_id == actor.firm_id, User.kind == "staff",
+                                                 User.id.in_(wanted))))
+    unknown = wanted - {m.id for m in members}
+    if unknown:
+        raise ValidationFailed("Some ids are not members of this firm's team.",
+                               {"user_ids": [f"Unknown team member {u}." for u in sorted(map(str, unknown))]})
+    db.execute(delete(AccountAssignment).where(AccountAssignment.account_id == account.id))
+    db.add_all(AccountAssignment(firm_id=actor.firm_id, account_id=account.id, user_id=m.id) for m in members)
+    db.flush()
+    return sorted(members, key=lambda m: m.created_at)

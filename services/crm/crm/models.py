@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.outbox import messaging_tables
@@ -105,3 +105,127 @@ class Account(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
                                                  onupdate=func.now())
+
+
+class Contact(Base):
+    """A person. He may have several emails and be linked to several accounts."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("firm_id", "id", name="uq_contacts_firm_id"),
+        Index("ix_contacts_firm_created", "firm_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id", name="fk_contacts_firm"))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    emails: Mapped[list[ContactEmail]] = relationship(
+        order_by="ContactEmail.position", cascade="all, delete-orphan", lazy="selectin")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
+                                                 onupdate=_now)
+
+
+class ContactEmail(Base):
+    """One address of a contact; within a firm an address belongs to one contact."""
+
+    __tablename__ = "contact_emails"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id", "contact_id"], ["contacts.firm_id", "contacts.id"],
+                             name="fk_contact_emails_contact", ondelete="CASCADE"),
+        UniqueConstraint("firm_id", "email", name="uq_contact_emails_firm_email"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    email: Mapped[str] = mapped_column(String(254))  # stored lower-case
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class AccountContact(Base):
+    __tablename__ = "account_contacts"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id", "account_id"], ["accounts.firm_id", "accounts.id"],
+                             name="fk_account_contacts_account", ondelete="CASCADE"),
+        ForeignKeyConstraint(["firm_id", "contact_id"], ["contacts.firm_id", "contacts.id"],
+                             name="fk_account_contacts_contact", ondelete="CASCADE"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
+
+
+class AccountAssignment(Base):
+    """A team member assigned to an account: employees without view_all_accounts see only these."""
+
+    __tablename__ = "account_team"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id", "account_id"], ["accounts.firm_id", "accounts.id"],
+                             name="fk_account_team_account", ondelete="CASCADE"),
+        ForeignKeyConstraint(["firm_id", "user_id"], ["users.firm_id", "users.id"],
+                             name="fk_account_team_user", ondelete="CASCADE"),
+        Index("ix_account_team_user", "user_id"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+
+
+class Job(Base):
+    """Work in progress for an account: an internal status and what the portal shows."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id", "account_id"], ["accounts.firm_id", "accounts.id"],
+                             name="fk_jobs_account", ondelete="CASCADE"),
+        Index("ix_jobs_account_created", "account_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(100))
+    client_status: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
+                                                 onupdate=_now)
+
+
+NOTIFICATION_CATEGORIES = ("documents_upload", "documents_signature", "documents_approval", "chats_tasks",
+                           "proposals", "organizers", "invoices_payments")
+
+
+class PortalAccess(Base):
+    """The LOGIN, NOTIFY and EMAIL SYNC switches of one email on one account, and the invitation's state.
+
+    A row exists once a switch was touched; an email of a linked contact without a row has every
+    switch off and status `none`.
+    """
+
+    __tablename__ = "portal_access"
+    __table_args__ = (
+        ForeignKeyConstraint(["firm_id", "account_id"], ["accounts.firm_id", "accounts.id"],
+                             name="fk_portal_access_account", ondelete="CASCADE"),
+        ForeignKeyConstraint(["firm_id", "user_id"], ["users.firm_id", "users.id"],
+                             name="fk_portal_access_user"),
+        Index("ix_portal_access_user", "user_id"),
+    )
+
+    account_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    login: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    email_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="none")  # none | invited | active
+    user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    categories: Mapped[dict[str, bool]] = mapped_column(
+        JSONB, default=lambda: dict.fromkeys(NOTIFICATION_CATEGORIES, True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
+                                                 onupdate=_now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from crm.models import NOTIFICATION_CATEGORIES
 from crm.permissions import RIGHTS, effective_rights
 from shared.schemas import PageQuerySchema, Timestamp, page_schema
 
@@ -105,3 +106,98 @@ class AccountQuerySchema(PageQuerySchema):
 
 TeamPageSchema = page_schema(UserSchema, "TeamPage")
 AccountPageSchema = page_schema(AccountSchema, "AccountPage")
+
+
+class ContactCreateSchema(Schema):
+    first_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    last_name = fields.String(required=True, validate=validate.Length(min=0, max=100))
+    emails = fields.List(fields.Email(validate=validate.Length(max=254)), load_default=list,
+                         validate=validate.Length(max=50))
+
+
+class ContactPatchSchema(Schema):
+    first_name = fields.String(validate=validate.Length(min=1, max=100))
+    last_name = fields.String(validate=validate.Length(min=0, max=100))
+    emails = fields.List(fields.Email(validate=validate.Length(max=254)), validate=validate.Length(max=50),
+                         metadata={"description": "The full new list; a changed address voids its pending "
+                                                  "invitation and invites the new one"})
+
+
+class ContactSchema(Schema):
+    id = fields.UUID()
+    first_name = fields.String()
+    last_name = fields.String()
+    emails = fields.Function(lambda contact: [e.email for e in contact.emails])
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+class ContactLinkSchema(Schema):
+    contact_id = fields.UUID(required=True)
+
+
+class AccessSchema(Schema):
+    email = fields.String()
+    contact_id = fields.UUID()
+    login = fields.Boolean()
+    notify = fields.Boolean()
+    email_sync = fields.Boolean()
+    status = fields.String(metadata={"description": "`none`, `invited` or `active`"})
+
+
+class AccessPatchSchema(Schema):
+    login = fields.Boolean()
+    notify = fields.Boolean()
+    email_sync = fields.Boolean()
+
+
+class BulkAccessItemSchema(AccessPatchSchema):
+    account_id = fields.UUID(required=True)
+    email = fields.Email(required=True)
+
+
+class BulkAccessSchema(Schema):
+    items = fields.List(fields.Nested(BulkAccessItemSchema), required=True,
+                        validate=validate.Length(min=1, max=1000))
+
+
+class AccessListSchema(Schema):
+    items = fields.List(fields.Nested(AccessSchema))
+
+
+class CategoriesSchema(Schema):
+    categories = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_CATEGORIES)),
+                             values=fields.Boolean(), required=True)
+
+
+class TeamAssignmentSchema(Schema):
+    user_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(max=500))
+
+
+class TeamListSchema(Schema):
+    items = fields.List(fields.Nested(UserSchema))
+
+
+class JobCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    status = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    client_status = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+
+
+class JobPatchSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    status = fields.String(validate=validate.Length(min=1, max=100))
+    client_status = fields.String(allow_none=True, validate=validate.Length(max=100))
+
+
+class JobSchema(Schema):
+    id = fields.UUID()
+    account_id = fields.UUID()
+    name = fields.String()
+    status = fields.String()
+    client_status = fields.String(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+
+
+JobPageSchema = page_schema(JobSchema, "JobPage")

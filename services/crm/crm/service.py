@@ -6,21 +6,36 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from crm import accounts, identity
+from crm import access, accounts, contacts, identity, jobs
 from crm.models import User, messaging
 from crm.schemas import (
+    AccessListSchema,
+    AccessPatchSchema,
+    AccessSchema,
     AccountCreateSchema,
     AccountPageSchema,
     AccountPatchSchema,
     AccountQuerySchema,
     AccountSchema,
+    BulkAccessSchema,
+    CategoriesSchema,
+    ContactCreateSchema,
+    ContactLinkSchema,
+    ContactPatchSchema,
+    ContactSchema,
+    JobCreateSchema,
+    JobPageSchema,
+    JobPatchSchema,
+    JobSchema,
     LoginResultSchema,
     LoginSchema,
     MeSchema,
     PrincipalSchema,
     SignupResultSchema,
     SignupSchema,
+    TeamAssignmentSchema,
     TeamInviteSchema,
+    TeamListSchema,
     TeamPageSchema,
     TeamPatchSchema,
     UserSchema,
@@ -152,3 +167,129 @@ class CrmService(PortaService):
     def delete_account(self, account_id: str) -> None:
         account = AccountSchema().dump(accounts.delete_account(self.db.session, self._actor(), _id(account_id)))
         self.db.emit("account_deleted", {"account": account})
+
+    @rpc
+    @write
+    def assign_account_team(self, account_id: str, payload: dict) -> dict:
+        data = validated(TeamAssignmentSchema(), payload)
+        members = accounts.assign_team(self.db.session, self._actor(), _id(account_id), data["user_ids"])
+        result = TeamListSchema().dump({"items": members})
+        self.db.emit("account_team_assigned", {"account_id": account_id,
+                                               "user_ids": [m["id"] for m in result["items"]]})
+        return result
+
+    # -- contacts -------------------------------------------------------------------------
+
+    @rpc
+    @write
+    def create_contact(self, payload: dict) -> dict:
+        data = validated(ContactCreateSchema(), payload)
+        contact = ContactSchema().dump(contacts.create_contact(self.db.session, self._actor(), data))
+        self.db.emit("contact_created", {"contact": contact})
+        return contact
+
+    @rpc
+    def get_contact(self, contact_id: str) -> dict:
+        return ContactSchema().dump(contacts.get_contact(self.db.session, self._actor(), _id(contact_id)))
+
+    @rpc
+    @write
+    def update_contact(self, contact_id: str, payload: dict) -> dict:
+        data = validated(ContactPatchSchema(), payload)
+        actor, changes = self._actor(), access.Changes()
+        contact, replaced = contacts.update_contact(self.db.session, actor, _id(contact_id), data)
+        access.follow_email_change(self.db.session, actor, contact, replaced, changes)
+        result = ContactSchema().dump(contact)
+        self.db.emit("contact_updated", {"contact": result, "replaced_emails": replaced})
+        self._emit(changes)
+        return result
+
+    @rpc
+    @write
+    def link_contact(self, account_id: str, payload: dict) -> dict:
+        data = validated(ContactLinkSchema(), payload)
+        contact = contacts.link_contact(self.db.session, self._actor(), _id(account_id), data["contact_id"])
+        self.db.emit("contact_linked", {"account_id": account_id, "contact_id": str(contact.id)})
+        return ContactSchema().dump(contact)
+
+    @rpc
+    @write
+    def unlink_contact(self, account_id: str, contact_id: str) -> None:
+        contacts.unlink_contact(self.db.session, self._actor(), _id(account_id), _id(contact_id))
+        self.db.emit("contact_unlinked", {"account_id": account_id, "contact_id": contact_id})
+
+    # -- portal access --------------------------------------------------------------------
+
+    def _emit(self, changes: access.Changes) -> None:
+        for event_type, data in changes.events:
+            self.db.emit(event_type, data)
+
+    @rpc
+    def list_access(self, account_id: str) -> dict:
+        rows = access.list_access(self.db.session, self._actor(), _id(account_id))
+        return AccessListSchema().dump({"items": rows})
+
+    @rpc
+    @write
+    def update_access(self, account_id: str, email: str, payload: dict) -> dict:
+        data = validated(AccessPatchSchema(), payload)
+        changes = access.Changes()
+        row = access.update_access(self.db.session, self._actor(), _id(account_id), email, data, changes)
+        self._emit(changes)
+        return AccessSchema().dump(row)
+
+    @rpc
+    @write
+    def bulk_update_access(self, payload: dict) -> dict:
+        data = validated(BulkAccessSchema(), payload)
+        changes = access.Changes()
+        rows = access.bulk_update_access(self.db.session, self._actor(), data["items"], changes)
+        self._emit(changes)
+        return AccessListSchema().dump({"items": rows})
+
+    @rpc
+    @write
+    def reinvite(self, account_id: str, email: str) -> dict:
+        changes = access.Changes()
+        row = access.reinvite(self.db.session, self._actor(), _id(account_id), email, changes)
+        self._emit(changes)
+        return AccessSchema().dump(row)
+
+    @rpc
+    def get_notification_categories(self, account_id: str, email: str) -> dict:
+        return {"categories": access.get_categories(self.db.session, self._actor(), _id(account_id), email)}
+
+    @rpc
+    @write
+    def set_notification_categories(self, account_id: str, email: str, payload: dict) -> dict:
+        data = validated(CategoriesSchema(), payload)
+        categories = access.set_categories(self.db.session, self._actor(), _id(account_id), email,
+                                           data["categories"])
+        self.db.emit("notification_categories_changed", {"account_id": account_id, "email": email.lower(),
+                                                         "categories": categories})
+        return {"categories": categories}
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    @rpc
+    @write
+    def create_job(self, account_id: str, payload: dict) -> dict:
+        data = validated(JobCreateSchema(), payload)
+        job = JobSchema().dump(jobs.create_job(self.db.session, self._actor(), _id(account_id), data))
+        self.db.emit("job_created", {"job": job})
+        return job
+
+    @rpc
+    def list_jobs(self, account_id: str, query: dict) -> dict:
+        page = validated(PageQuerySchema(), query)
+        items, cursor = jobs.list_jobs(self.db.session, self._actor(), _id(account_id), page["limit"],
+                                       page["cursor"])
+        return JobPageSchema().dump({"items": items, "next_cursor": cursor})
+
+    @rpc
+    @write
+    def update_job(self, job_id: str, payload: dict) -> dict:
+        data = validated(JobPatchSchema(), payload)
+        job = JobSchema().dump(jobs.update_job(self.db.session, self._actor(), _id(job_id), data))
+        self.db.emit("job_updated", {"job": job, "changed": sorted(data)})
+        return job

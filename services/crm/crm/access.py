@@ -1,0 +1,191 @@
+"""Portal access per (account, email): the LOGIN, NOTIFY and EMAIL SYNC switches and invitations.
+
+Turning LOGIN on makes (or finds) the client user of that address and asks for an
+invitation; the notifications service sends it with a single-use link from the links
+service. Turning it off takes the account away from that user at once: every portal
+request checks `portal_access`, so open sessions lose it too.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+
+from crm.accounts import get_account
+from crm.contacts import linked_contacts
+from crm.models import NOTIFICATION_CATEGORIES, Account, Contact, PortalAccess, User
+from crm.permissions import require_right
+from shared.errors import Conflict, NotFound, ValidationFailed
+
+
+@dataclass
+class AccessView:
+    email: str
+    contact_id: uuid.UUID
+    login: bool = False
+    notify: bool = False
+    email_sync: bool = False
+    status: str = "none"
+    categories: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(NOTIFICATION_CATEGORIES, True))
+
+
+@dataclass
+class Changes:
+    """What an access change asks of other services, as events the caller emits after it."""
+
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _view(email: str, contact_id: uuid.UUID, row: PortalAccess | None) -> AccessView:
+    if row is None:
+        return AccessView(email, contact_id)
+    return AccessView(email, contact_id, row.login, row.notify, row.email_sync, row.status, dict(row.categories))
+
+
+def _linked_emails(db: DbSession, account: Account) -> dict[str, Contact]:
+    return {e.email: c for c in linked_contacts(db, account.id) for e in c.emails}
+
+
+def list_access(db: DbSession, actor: User, account_id: uuid.UUID) -> list[AccessView]:
+    account = get_account(db, actor, account_id)
+    stored = {r.email: r for r in db.scalars(select(PortalAccess).where(PortalAccess.account_id == account.id))}
+    return [_view(email, contact.id, stored.get(email)) for email, contact in _linked_emails(db, account).items()]
+
+
+def _access_row(db: DbSession, actor: User, account: Account, email: str) -> tuple[PortalAccess, Contact]:
+    contact = _linked_emails(db, account).get(email.strip().lower())
+    if contact is None:
+        raise NotFound("No linked contact of this account has this email.")
+    email = email.strip().lower()
+    row = db.get(PortalAccess, (account.id, email))
+    if row is None:
+        row = PortalAccess(account_id=account.id, email=email, firm_id=actor.firm_id, login=False, notify=False,
+                           email_sync=False, status="none",
+                           categories=dict.fromkeys(NOTIFICATION_CATEGORIES, True))
+        db.add(row)
+    return row, contact
+
+
+def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> User:
+    """The client user of this address in this firm, made (invited) if he does not exist yet."""
+    user = db.scalar(select(User).where(func.lower(User.email) == email))
+    if user is not None and (user.kind != "client" or user.firm_id != actor.firm_id):
+        raise Conflict("This address already has a Porta login elsewhere; use another address.",
+                       {"email": ["Already in use by another login."]})
+    if user is None:
+        user = User(id=uuid.uuid4(), firm_id=actor.firm_id, kind="client", email=email,
+                    name=f"{contact.first_name} {contact.last_name}".strip(), password_hash=None, role=None,
+                    rights=[], status="invited")
+        db.add(user)
+        db.flush()
+    return user
+
+
+def invitation_event(account: Account, row: PortalAccess, contact: Contact) -> tuple[str, dict[str, Any]]:
+    return "portal_invitation_requested", {
+        "firm_id": str(account.firm_id), "account_id": str(account.id), "account_name": account.name,
+        "email": row.email, "user_id": str(row.user_id), "first_name": contact.first_name,
+    }
+
+
+def update_access(db: DbSession, actor: User, account_id: uuid.UUID, email: str, data: dict[str, Any],
+                  changes: Changes, account: Account | None = None) -> AccessView:
+    account = account or get_account(db, actor, account_id)
+    require_right(actor, "manage_accounts")
+    row, contact = _access_row(db, actor, account, email)
+    for switch in ("notify", "email_sync"):
+        if switch in data:
+            setattr(row, switch, data[switch])
+    if data.get("login") is True and not row.login:
+        user = _client_user(db, actor, row.email, contact)
+        row.login, row.user_id = True, user.id
+        row.status = "active" if user.status == "active" else "invited"
+        db.flush()
+        if row.status == "invited":
+            changes.events.append(invitation_event(account, row, contact))
+        else:
+            changes.events.append(("portal_access_granted", _access_event(account, row)))
+    elif data.get("login") is False and row.login:
+        changes.events.append(("portal_access_revoked", _access_event(account, row)))
+        row.login, row.status, row.user_id = False, "none", None
+    db.flush()
+    return _view(row.email, contact.id, row)
+
+
+def _access_event(account: Account, row: PortalAccess) -> dict[str, Any]:
+    return {"firm_id": str(account.firm_id), "account_id": str(account.id), "email": row.email,
+            "user_id": str(row.user_id) if row.user_id else None}
+
+
+def bulk_update_access(db: DbSession, actor: User, items: list[dict[str, Any]], changes: Changes
+                       ) -> list[AccessView]:
+    """All or nothing: the first failing item fails the whole request, naming the item."""
+    require_right(actor, "manage_accounts")
+    accounts: dict[uuid.UUID, Account] = {}
+    views = []
+    for index, item in enumerate(items):
+        try:
+            account = accounts.get(item["account_id"]) or get_account(db, actor, item["account_id"])
+            accounts[account.id] = account
+            data = {k: item[k] for k in ("login", "notify", "email_sync") if k in item}
+            views.append(update_access(db, actor, account.id, item["email"], data, changes, account))
+        except (NotFound, Conflict) as exc:
+            raise type(exc)(f"items[{index}]: {exc.description}", {f"items.{index}": [exc.description]}) from None
+    return views
+
+
+def reinvite(db: DbSession, actor: User, account_id: uuid.UUID, email: str, changes: Changes) -> AccessView:
+    account = get_account(db, actor, account_id)
+    require_right(actor, "manage_accounts")
+    row, contact = _access_row(db, actor, account, email)
+    if not row.login or row.status != "invited":
+        raise Conflict("Only a pending invitation can be sent again; turn LOGIN on first.")
+    changes.events.append(invitation_event(account, row, contact))
+    return _view(row.email, contact.id, row)
+
+
+def get_categories(db: DbSession, actor: User, account_id: uuid.UUID, email: str) -> dict[str, bool]:
+    account = get_account(db, actor, account_id)
+    row, _ = _access_row(db, actor, account, email)
+    return dict(row.categories)
+
+
+def set_categories(db: DbSession, actor: User, account_id: uuid.UUID, email: str, categories: dict[str, bool]
+                   ) -> dict[str, bool]:
+    account = get_account(db, actor, account_id)
+    require_right(actor, "manage_accounts")
+    unknown = set(categories) - set(NOTIFICATION_CATEGORIES)
+    if unknown:
+        raise ValidationFailed("Unknown notification categories.", {"categories": sorted(unknown)})
+    row, _ = _access_row(db, actor, account, email)
+    row.categories = {**row.categories, **categories}
+    db.flush()
+    return dict(row.categories)
+
+
+def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: dict[str, str],
+                        changes: Changes) -> None:
+    """A pending invitation to a replaced address is voided and sent to the new address instead.
+
+    Active access stays with the old address: the firm adds the new one, waits for its
+    activation, then turns LOGIN off on the old one, so the client never loses access.
+    """
+    for old, new in replaced.items():
+        for row in db.scalars(select(PortalAccess).where(PortalAccess.firm_id == actor.firm_id,
+                                                         PortalAccess.email == old,
+                                                         PortalAccess.status == "invited")).all():
+            account = db.get(Account, row.account_id)
+            user = db.get(User, row.user_id) if row.user_id else None
+            if user is not None and user.status == "invited":
+                user.email = new
+            moved = PortalAccess(account_id=row.account_id, email=new, firm_id=row.firm_id, login=True,
+                                 notify=row.notify, email_sync=row.email_sync, status="invited",
+                                 user_id=row.user_id, categories=dict(row.categories))
+            db.delete(row)
+            db.flush()
+            db.add(moved)
+            db.flush()
+            changes.events.append(invitation_event(account, moved, contact))

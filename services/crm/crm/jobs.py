@@ -1,0 +1,43 @@
+"""Jobs: the work in progress on an account, with the status the portal shows."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from crm.accounts import get_account
+from crm.models import Job, User
+from crm.permissions import require_right
+from shared.errors import NotFound
+from shared.paging import newest_first
+
+
+def create_job(db: DbSession, actor: User, account_id: uuid.UUID, data: dict[str, Any]) -> Job:
+    account = get_account(db, actor, account_id)
+    require_right(actor, "manage_accounts")
+    job = Job(id=uuid.uuid4(), firm_id=actor.firm_id, account_id=account.id, name=data["name"].strip(),
+              status=data["status"], client_status=data.get("client_status"))
+    db.add(job)
+    db.flush()
+    return job
+
+
+def list_jobs(db: DbSession, actor: User, account_id: uuid.UUID, limit: int, cursor: str | None
+              ) -> tuple[list[Job], str | None]:
+    account = get_account(db, actor, account_id)
+    return newest_first(db, select(Job).where(Job.account_id == account.id), Job, limit, cursor)
+
+
+def update_job(db: DbSession, actor: User, job_id: uuid.UUID, data: dict[str, Any]) -> Job:
+    job = db.scalar(select(Job).where(Job.id == job_id, Job.firm_id == actor.firm_id))
+    if job is None:
+        raise NotFound("No such job.")
+    get_account(db, actor, job.account_id)  # a job of an account he may not see is not found either
+    require_right(actor, "manage_accounts")
+    for field in ("name", "status", "client_status"):
+        if field in data:
+            setattr(job, field, data[field])
+    db.flush()
+    return job

@@ -1,0 +1,165 @@
+"""Contacts with several emails, links to accounts, and portal access per (account, email)."""
+from __future__ import annotations
+
+import pytest
+
+from crm import access, accounts, contacts, identity
+from shared.errors import Conflict, NotFound, ValidationFailed
+
+
+@pytest.fixture
+def account(db, owner):
+    return accounts.create_account(db, owner, {"name": "Smith Family", "type": "family", "guest": False})
+
+
+@pytest.fixture
+def jane(db, owner):
+    return contacts.create_contact(db, owner, {"first_name": "Jane", "last_name": "Smith",
+                                               "emails": ["Jane@Home.example", "jane@work.example"]})
+
+
+@pytest.fixture
+def linked(db, owner, account, jane):
+    contacts.link_contact(db, owner, account.id, jane.id)
+    return jane
+
+
+def test_a_contact_keeps_every_email_in_order_lower_cased(jane):
+    assert [e.email for e in jane.emails] == ["jane@home.example", "jane@work.example"]
+
+
+def test_an_address_belongs_to_one_contact_of_a_firm(db, owner, jane):
+    with pytest.raises(Conflict):
+        contacts.create_contact(db, owner, {"first_name": "J", "last_name": "", "emails": ["JANE@home.example"]})
+
+
+def test_another_firm_may_have_a_contact_with_the_same_address(db, other_owner, jane):
+    other = contacts.create_contact(db, other_owner, {"first_name": "J", "last_name": "",
+                                                      "emails": ["jane@home.example"]})
+    assert other.firm_id != jane.firm_id
+
+
+def test_an_address_listed_twice_is_a_validation_error(db, owner):
+    with pytest.raises(ValidationFailed):
+        contacts.create_contact(db, owner, {"first_name": "A", "last_name": "", "emails": ["a@x.example",
+                                                                                            "A@x.example"]})
+
+
+def test_a_contact_can_be_linked_to_several_accounts(db, owner, account, jane):
+    second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
+    contacts.link_contact(db, owner, account.id, jane.id)
+    contacts.link_contact(db, owner, second.id, jane.id)
+    assert [c.id for c in contacts.linked_contacts(db, second.id)] == [jane.id]
+
+
+def test_linking_twice_is_harmless_and_unlinking_removes_the_rows(db, owner, account, linked):
+    contacts.link_contact(db, owner, account.id, linked.id)
+    assert len(access.list_access(db, owner, account.id)) == 2
+    contacts.unlink_contact(db, owner, account.id, linked.id)
+    assert access.list_access(db, owner, account.id) == []
+
+
+def test_access_lists_every_email_of_every_linked_contact_switched_off(db, owner, account, linked):
+    rows = access.list_access(db, owner, account.id)
+    assert [(r.email, r.login, r.notify, r.email_sync, r.status) for r in rows] == [
+        ("jane@home.example", False, False, False, "none"), ("jane@work.example", False, False, False, "none")]
+
+
+def test_login_on_invites_a_new_client_user(db, owner, account, linked):
+    changes = access.Changes()
+    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": True, "notify": True},
+                               changes)
+    assert (row.login, row.notify, row.status) == (True, True, "invited")
+    [(event, data)] = changes.events
+    assert event == "portal_invitation_requested" and data["email"] == "jane@home.example"
+    assert data["account_name"] == "Smith Family"
+
+
+def test_login_on_for_an_active_client_grants_access_without_an_invitation(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    identity_user = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
+    identity_user.status = "active"
+    second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
+    contacts.link_contact(db, owner, second.id, linked.id)
+    changes = access.Changes()
+    row = access.update_access(db, owner, second.id, "jane@home.example", {"login": True}, changes)
+    assert row.status == "active" and [e for e, _ in changes.events] == ["portal_access_granted"]
+
+
+def test_login_off_revokes_and_keeps_the_account(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    changes = access.Changes()
+    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, changes)
+    assert (row.login, row.status) == (False, "none")
+    assert [e for e, _ in changes.events] == ["portal_access_revoked"]
+    assert accounts.get_account(db, owner, account.id).name == "Smith Family"
+
+
+def test_an_email_of_no_linked_contact_has_no_access_row(db, owner, account, jane):
+    with pytest.raises(NotFound):
+        access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+
+
+def test_a_staff_members_address_cannot_get_portal_login(db, owner, account):
+    contact = contacts.create_contact(db, owner, {"first_name": "O", "last_name": "", "emails": [owner.email]})
+    contacts.link_contact(db, owner, account.id, contact.id)
+    with pytest.raises(Conflict):
+        access.update_access(db, owner, account.id, owner.email, {"login": True}, access.Changes())
+
+
+def test_reinvite_asks_for_a_fresh_invitation(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    changes = access.Changes()
+    access.reinvite(db, owner, account.id, "jane@home.example", changes)
+    assert [e for e, _ in changes.events] == ["portal_invitation_requested"]
+
+
+def test_reinvite_without_a_pending_invitation_is_a_conflict(db, owner, account, linked):
+    with pytest.raises(Conflict):
+        access.reinvite(db, owner, account.id, "jane@home.example", access.Changes())
+
+
+def test_changing_a_pending_address_moves_the_invitation_to_the_new_one(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    contact, replaced = contacts.update_contact(db, owner, linked.id,
+                                                {"emails": ["jane@new.example", "jane@work.example"]})
+    changes = access.Changes()
+    access.follow_email_change(db, owner, contact, replaced, changes)
+    rows = {r.email: r for r in access.list_access(db, owner, account.id)}
+    assert replaced == {"jane@home.example": "jane@new.example"}
+    assert (rows["jane@new.example"].login, rows["jane@new.example"].status) == (True, "invited")
+    [(event, data)] = changes.events
+    assert event == "portal_invitation_requested" and data["email"] == "jane@new.example"
+
+
+def test_bulk_update_is_all_or_nothing_and_names_the_failing_item(db, owner, account, linked):
+    items = [{"account_id": account.id, "email": "jane@home.example", "notify": True},
+             {"account_id": account.id, "email": "stranger@x.example", "notify": True}]
+    with pytest.raises(NotFound) as failure:
+        access.bulk_update_access(db, owner, items, access.Changes())
+    assert "items[1]" in str(failure.value)
+
+
+def test_bulk_update_applies_every_item(db, owner, account, linked):
+    items = [{"account_id": account.id, "email": e, "login": True, "email_sync": True}
+             for e in ("jane@home.example", "jane@work.example")]
+    changes = access.Changes()
+    rows = access.bulk_update_access(db, owner, items, changes)
+    assert [(r.login, r.email_sync, r.status) for r in rows] == [(True, True, "invited")] * 2
+    assert len(changes.events) == 2
+
+
+def test_notification_categories_default_on_and_change_one_by_one(db, owner, account, linked):
+    assert set(access.get_categories(db, owner, account.id, "jane@home.example").values()) == {True}
+    after = access.set_categories(db, owner, account.id, "jane@home.example", {"proposals": False})
+    assert after["proposals"] is False and after["invoices_payments"] is True
+
+
+def test_unknown_notification_category_is_a_validation_error(db, owner, account, linked):
+    with pytest.raises(ValidationFailed):
+        access.set_categories(db, owner, account.id, "jane@home.example", {"horoscopes": True})
+
+
+def test_another_firms_account_access_is_not_found(db, other_owner, account, linked):
+    with pytest.raises(NotFound):
+        access.list_access(db, other_owner, account.id)
