@@ -23,8 +23,9 @@ class Settings:
         default_factory=lambda: _env("PORTA_DB_URL_TEMPLATE", "postgresql+psycopg2://postgres@127.0.0.1:5432/porta_{service}")
     )
     s3_endpoint: str = field(default_factory=lambda: _env("PORTA_S3_ENDPOINT", "127.0.0.1:9000"))
-    s3_access_key: str = field(default_factory=lambda: _env("PORTA_S3_ACCESS_KEY", "porta"))
-    s3_secret_key: str = field(default_factory=lambda: _env("PORTA_S3_SECRET_KEY", "porta-secret"))
+    # The development object server (s3rver, see dev/devstack/infra.py) accepts only this fixed key pair.
+    s3_access_key: str = field(default_factory=lambda: _env("PORTA_S3_ACCESS_KEY", "S3RVER"))
+    s3_secret_key: str = field(default_factory=lambda: _env("PORTA_S3_SECRET_KEY", "S3RVER"))
     s3_bucket: str = field(default_factory=lambda: _env("PORTA_S3_BUCKET", "porta"))
     s3_secure: bool = field(default_factory=lambda: _env("PORTA_S3_SECURE", "false").lower() == "true")
     smtp_host: str = field(default_factory=lambda: _env("PORTA_SMTP_HOST", "127.0.0.1"))

@@ -1,0 +1,35 @@
+# Porta on a developer machine and in CI. Needs only python3 (3.11); everything else is installed
+# when missing: Python packages into .venv, PostgreSQL/RabbitMQ from apt, s3rver from npm.
+#   make run    all of Porta in the foreground (Ctrl-C stops what it started)
+#   make test   every test suite against real PostgreSQL, RabbitMQ, S3 and SMTP
+#   make lint   ruff
+# PYTEST_ARGS="-x -k name" is passed to every pytest run of `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PACKAGES := shared $(patsubst %/pyproject.toml,%,$(sort $(wildcard services/*/pyproject.toml))) dev
+# The install is redone only when a pyproject file or the pins change.
+INSTALL_HASH := $(shell cat constraints.txt $(addsuffix /pyproject.toml,$(PACKAGES)) | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.porta-installed-$(INSTALL_HASH)
+
+.PHONY: run test lint bootstrap
+
+bootstrap: $(STAMP)
+
+# nameko 2.14.1 imports pkg_resources, which setuptools 81 removed: install the pinned one first.
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt setuptools
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt $(addprefix -e ,$(PACKAGES))
+	rm -f $(VENV)/.porta-installed-*
+	touch $@
+
+run: $(STAMP)
+	$(PY) -m devstack.run
+
+test: $(STAMP)
+	$(PY) -m devstack.infra run -- $(PY) -m devstack.suites $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .

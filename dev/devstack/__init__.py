@@ -1,0 +1,1 @@
+"""Porta's development stack: infrastructure, the process launcher and the pytest fixtures."""

@@ -1,0 +1,298 @@
+"""pytest plugin (entry point `porta`): the one place for fixtures that use real services.
+
+Each test run (pytest session) is isolated from the developer's data and from other runs by a run
+id: its own RabbitMQ vhost `porta-test-<id>`, databases `porta_t<id>_<service>`, bucket
+`porta-test-<id>`, SMTP server on a free port with its own Maildir, gateway on a free port, and a
+PORTA_VAR_DIR under pytest's temporary folder (process logs land in its log/). All are removed at
+the end of the run. PostgreSQL, RabbitMQ and the S3 server must answer (`python -m devstack.infra`
+starts them; `make test` does it for you): when one does not, the fixture fails, it never skips.
+
+Fixtures: porta_env, amqp_uri, nameko_config, db_url, migrated, s3_client, bucket, mailbox,
+porta_system. Nothing happens unless a test asks for one of them.
+"""
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import mailbox as maildir_lib
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import pytest
+
+from devstack import environment, infra
+from devstack.system import GATEWAY, PortaSystem
+
+
+def _fail(component: str, problem: object) -> None:
+    pytest.fail(
+        f"{component}: {problem}\nThe real-service fixtures need PostgreSQL, RabbitMQ and the S3 server running: "
+        "start them with `python -m devstack.infra` (`make test` does it for you).",
+        pytrace=False,
+    )
+
+
+def _rabbitmqctl(*args: str) -> None:
+    command = infra.find_command("rabbitmqctl")
+    if command is None:
+        _fail("RabbitMQ", "rabbitmqctl not found (the tests make one vhost per run with it)")
+    done = subprocess.run([command, *args], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        _fail("RabbitMQ", f"rabbitmqctl {' '.join(args)} failed: {done.stderr or done.stdout}")
+
+
+def _run_vhost(base_uri: str, vhost: str) -> str:
+    """Create the run's vhost, open to the user of `base_uri`; returns the URI pointing at it."""
+    parts = urlsplit(base_uri)
+    if not environment.port_answers(parts.hostname or "127.0.0.1", parts.port or 5672):
+        _fail("RabbitMQ", f"nothing answers at {parts.hostname}:{parts.port or 5672} (PORTA_AMQP_URI)")
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, unquote(parts.username or "guest"), ".*", ".*", ".*")
+    return urlunsplit(parts._replace(path=f"/{vhost}"))
+
+
+def _run_db_template(base_template: str, run_id: str) -> str:
+    """The database URL template of the run: same server, databases named porta_t<id>_<service>."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(base_template.format(service="postgres")).set(database="postgres")
+    engine = create_engine(server)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:  # any driver error means the same thing here
+        _fail("PostgreSQL", f"cannot connect to {server.render_as_string(hide_password=True)}: {error}")
+    finally:
+        engine.dispose()
+    run_url = server.set(database=f"porta_t{run_id}_SERVICE").render_as_string(hide_password=False)
+    return run_url.replace("SERVICE", "{service}")
+
+
+def _drop_run_databases(template: str, run_id: str) -> None:
+    """Drop every database of the run, including any a test created itself."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    server = make_url(template.format(service="x")).set(database="postgres")
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            names = connection.execute(
+                text("SELECT datname FROM pg_database WHERE datname LIKE :pattern"),
+                {"pattern": f"porta\\_t{run_id}\\_%"},
+            ).scalars()
+            for name in list(names):
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        engine.dispose()
+
+
+def _minio(env: dict[str, str]) -> Any:
+    from minio import Minio
+
+    return Minio(env["PORTA_S3_ENDPOINT"], access_key=env["PORTA_S3_ACCESS_KEY"],
+                 secret_key=env["PORTA_S3_SECRET_KEY"], secure=env["PORTA_S3_SECURE"] == "true")
+
+
+def _create_bucket(env: dict[str, str]) -> None:
+    host, port = environment.s3_address(env)
+    if not environment.port_answers(host, port):
+        _fail("S3", f"nothing answers at {host}:{port} (PORTA_S3_ENDPOINT)")
+    try:
+        _minio(env).make_bucket(env["PORTA_S3_BUCKET"])
+    except Exception as error:  # wrong credentials, a broken server...: report whatever it said
+        _fail("S3", f"cannot create bucket {env['PORTA_S3_BUCKET']} at {host}:{port}: {error}")
+
+
+def _remove_bucket(env: dict[str, str]) -> None:
+    from minio.deleteobjects import DeleteObject
+
+    client, bucket = _minio(env), env["PORTA_S3_BUCKET"]
+    doomed = (DeleteObject(o.object_name) for o in client.list_objects(bucket, recursive=True))
+    for error in client.remove_objects(bucket, doomed):  # lazy: iterating does the deleting
+        raise RuntimeError(f"cannot empty bucket {bucket}: {error}")
+    client.remove_bucket(bucket)
+
+
+def _start_mail_server(env: dict[str, str]) -> subprocess.Popen:
+    host, port = environment.smtp_address(env)
+    process = infra.start_daemon("smtp", infra.mail_server_command(host, port, Path(env["PORTA_MAIL_DIR"])), env)
+    try:
+        environment.wait_for_port(host, port, timeout=30, process=process)
+    except (RuntimeError, TimeoutError) as error:
+        infra.stop_process_group(process.pid)
+        _fail("SMTP", f"{error}; see {env['PORTA_LOG_DIR']}/smtp.log")
+    return process
+
+
+@pytest.fixture(scope="session")
+def porta_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Every PORTA_* variable of this test run, also set in os.environ for the whole run."""
+    run_id = secrets.token_hex(4)
+    base = environment.porta_env(service_db_urls=False)
+    var_dir = tmp_path_factory.mktemp(f"porta-{run_id}")
+    http_port = environment.free_port()
+    overrides = {
+        "PORTA_VAR_DIR": str(var_dir),
+        "PORTA_MAIL_DIR": str(var_dir / "mail"),
+        "PORTA_LOG_DIR": str(var_dir / "log"),
+        "PORTA_S3_DATA_DIR": base["PORTA_S3_DATA_DIR"],  # the shared S3 server's, not the run's
+        "PORTA_TOOLS_DIR": base["PORTA_TOOLS_DIR"],
+        "PORTA_S3_BUCKET": f"porta-test-{run_id}",
+        "PORTA_SMTP_HOST": "127.0.0.1",
+        "PORTA_SMTP_PORT": str(environment.free_port()),
+        "PORTA_HTTP_HOST": "127.0.0.1",
+        "PORTA_HTTP_PORT": str(http_port),
+        "PORTA_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
+    }
+    with contextlib.ExitStack() as cleanup:
+        overrides["PORTA_DB_URL_TEMPLATE"] = _run_db_template(base["PORTA_DB_URL_TEMPLATE"], run_id)
+        cleanup.callback(_drop_run_databases, overrides["PORTA_DB_URL_TEMPLATE"], run_id)
+        vhost = f"porta-test-{run_id}"
+        overrides["PORTA_AMQP_URI"] = _run_vhost(base["PORTA_AMQP_URI"], vhost)
+        cleanup.callback(_rabbitmqctl, "delete_vhost", vhost)
+        env = environment.porta_env(overrides, service_db_urls=False)
+        _create_bucket(env)
+        cleanup.callback(_remove_bucket, env)
+        mail_server = _start_mail_server(env)
+        cleanup.callback(infra.stop_process_group, mail_server.pid)
+        with pytest.MonkeyPatch.context() as patch:
+            for name in [n for n in os.environ if environment.SERVICE_DB_URL_VAR.fullmatch(n)]:
+                patch.delenv(name)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            yield env
+
+
+@pytest.fixture(scope="session")
+def amqp_uri(porta_env: dict[str, str]) -> str:
+    """The run's RabbitMQ vhost."""
+    return porta_env["PORTA_AMQP_URI"]
+
+
+@pytest.fixture
+def nameko_config(amqp_uri: str) -> dict[str, Any]:
+    """Config for nameko's `container_factory(Service, nameko_config)` / `runner_factory`."""
+    return {"AMQP_URI": amqp_uri}
+
+
+@pytest.fixture(scope="session")
+def db_url(porta_env: dict[str, str]) -> Callable[[str], str]:
+    """`db_url("crm")`: the URL of that service's database in this run (not created)."""
+    return lambda service: porta_env["PORTA_DB_URL_TEMPLATE"].format(service=service)
+
+
+@pytest.fixture(scope="session")
+def migrated(porta_env: dict[str, str], db_url: Callable[[str], str]) -> Callable[[str], str]:
+    """`migrated("crm")`: that service's database of this run, created and at head; returns its URL."""
+    done: set[str] = set()
+    system = PortaSystem(porta_env)
+
+    def migrate(service: str) -> str:
+        if service not in done:
+            system.migrate([service])
+            done.add(service)
+        return db_url(service)
+
+    return migrate
+
+
+@pytest.fixture(scope="session")
+def s3_client(porta_env: dict[str, str]) -> Any:
+    """A minio.Minio client of the S3 server."""
+    return _minio(porta_env)
+
+
+@pytest.fixture(scope="session")
+def bucket(porta_env: dict[str, str]) -> str:
+    """The run's bucket (PORTA_S3_BUCKET), emptied and removed at the end of the run."""
+    return porta_env["PORTA_S3_BUCKET"]
+
+
+class Mailbox:
+    """The messages the run's SMTP server received since this object was made."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._maildir = maildir_lib.Maildir(path, factory=None)
+        self._earlier = set(self._maildir.keys())
+
+    def messages(self) -> list[EmailMessage]:
+        """Parsed messages, oldest first. X-MailFrom / X-RcptTo hold the SMTP envelope."""
+        keys = [key for key in self._maildir.keys() if key not in self._earlier]
+        keys.sort(key=lambda key: (self._maildir.get_message(key).get_date(), key))
+        return [email.message_from_bytes(self._maildir.get_bytes(k), policy=email.policy.default) for k in keys]
+
+    def wait_for(self, predicate: Callable[[EmailMessage], bool] = lambda message: True,
+                 timeout: float = 10.0) -> EmailMessage:
+        """The first message satisfying `predicate`, waiting up to `timeout` seconds for it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            received = self.messages()
+            for message in received:
+                if predicate(message):
+                    return message
+            if time.monotonic() > deadline:
+                seen = [f"{m['Subject']!r} to {m['X-RcptTo']}" for m in received]
+                raise AssertionError(f"no matching message after {timeout}s; received {len(seen)}: {seen}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def mailbox(porta_env: dict[str, str]) -> Mailbox:
+    """Mail sent to the run's SMTP server (PORTA_SMTP_HOST/PORT) during this test."""
+    return Mailbox(Path(porta_env["PORTA_MAIL_DIR"]))
+
+
+# The session's running system, so each test's teardown can put it back in shape (see below).
+_running_systems: list[PortaSystem] = []
+
+
+@pytest.fixture(scope="session")
+def porta_system(porta_env: dict[str, str]) -> Iterator[PortaSystem]:
+    """Every service and the gateway, running with the run's environment: `.url`, `.kill(name)`,
+    `.start(name)` (one more instance), `.restart(name)`. After every test, whatever it killed or
+    added, each service and the gateway run as one process again."""
+    system = PortaSystem(porta_env)
+    try:
+        system.migrate()
+        system.start_all()
+    except (RuntimeError, TimeoutError) as error:
+        system.stop_all()
+        _fail("Porta", f"could not start every service and the gateway: {error}")
+    _running_systems.append(system)
+    yield system
+    _running_systems.remove(system)
+    system.stop_all()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    for system in _running_systems:
+        reset(system)
+
+
+def reset(system: PortaSystem) -> None:
+    """Back to one running process per service and gateway; does nothing when that is already so."""
+    changed = False
+    for name in [*system.services(), GATEWAY]:
+        known = system.processes.get(name, [])
+        running = [p for p in known if p.alive]
+        if len(known) == 1 and running:
+            continue
+        changed = True
+        for extra in running[1:]:
+            extra.kill()
+        system.processes[name] = running[:1]
+        if not running:
+            system.start(name)
+    if changed:
+        system.wait_http("/readyz")

@@ -1,0 +1,117 @@
+"""`make run`: Porta on this machine, in the foreground.
+
+    python -m devstack.run
+
+Makes the infrastructure answer (devstack.infra), migrates every service, starts every service and
+the gateway (devstack.system), waits for GET /readyz, prints what it uses, then supervises: a
+process that dies is started again. Ctrl-C or SIGTERM stops everything this command started, and
+nothing else (a PostgreSQL that was already running stays up), then exits 0.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+
+from sqlalchemy.engine import make_url
+
+from devstack import infra
+from devstack.environment import porta_env
+from devstack.system import GATEWAY, PortaSystem
+
+RESTART_DELAY_MAX = 30.0  # seconds between restarts of a process that keeps dying
+STABLE_AFTER = 60.0  # a process that ran this long before dying is restarted at once
+
+
+def _hide_password(uri: str) -> str:
+    return make_url(uri).render_as_string(hide_password=True) if "://" in uri else uri
+
+
+def describe(env: Mapping[str, str], started: list[str]) -> str:
+    """What Porta runs with, and the variable that changes each."""
+
+    def origin(component: str) -> str:
+        return "started by this command" if component in started else "already running"
+
+    template = env["PORTA_DB_URL_TEMPLATE"].replace("{service}", "SERVICE")
+    rows = [
+        ("gateway", env["PORTA_PUBLIC_URL"] or f"http://{env['PORTA_HTTP_HOST']}:{env['PORTA_HTTP_PORT']}",
+         "PORTA_HTTP_HOST, PORTA_HTTP_PORT, PORTA_PUBLIC_URL"),
+        ("postgresql", f"{_hide_password(template).replace('SERVICE', '{service}')} ({origin('postgresql')})",
+         "PORTA_DB_URL_TEMPLATE, PORTA_<SERVICE>_DB_URL"),
+        ("rabbitmq", f"{_hide_password(env['PORTA_AMQP_URI'])} ({origin('rabbitmq')})", "PORTA_AMQP_URI"),
+        ("s3", f"http{'s' if env['PORTA_S3_SECURE'] == 'true' else ''}://{env['PORTA_S3_ENDPOINT']} "
+               f"bucket {env['PORTA_S3_BUCKET']} ({origin('s3')})",
+         "PORTA_S3_ENDPOINT, PORTA_S3_BUCKET, PORTA_S3_ACCESS_KEY, PORTA_S3_SECRET_KEY, PORTA_S3_SECURE"),
+        ("s3 data", env["PORTA_S3_DATA_DIR"], "PORTA_S3_DATA_DIR (used when this command starts s3rver)"),
+        ("smtp", f"{env['PORTA_SMTP_HOST']}:{env['PORTA_SMTP_PORT']} ({origin('smtp')})",
+         "PORTA_SMTP_HOST, PORTA_SMTP_PORT"),
+        ("mail", f"Maildir {env['PORTA_MAIL_DIR']}", "PORTA_MAIL_DIR (used when this command starts the SMTP server)"),
+        ("logs", f"{env['PORTA_LOG_DIR']}/<process>.log", "PORTA_LOG_DIR"),
+        ("var", env["PORTA_VAR_DIR"], "PORTA_VAR_DIR (default for the folders above)"),
+        ("tools", env["PORTA_TOOLS_DIR"], "PORTA_TOOLS_DIR (npm packages: s3rver)"),
+    ]
+    width = max(len(str(value)) for _, value, _ in rows)
+    lines = [f"  {name:<11} {value:<{width}}  {variables}" for name, value, variables in rows]
+    return "\n".join(["Porta is running. Ctrl-C stops what this command started.", *lines])
+
+
+def supervise(system: PortaSystem) -> None:
+    """Start again any process that died, waiting longer each time the same one dies again."""
+    delays: dict[str, float] = {}
+    while True:
+        time.sleep(1.0)
+        for process in system.crashed():
+            name = process.name
+            system.processes[name].remove(process)
+            if time.monotonic() - process.started_at > STABLE_AFTER:
+                delays.pop(name, None)
+            delay = delays[name] = min(RESTART_DELAY_MAX, delays.get(name, 0.5) * 2)
+            print(f"[run] {name} exited with code {process.popen.returncode}; starting it again in {delay:.0f}s "
+                  f"(log: {process.log_path})", flush=True)
+            time.sleep(delay)
+            try:
+                system.start(name, wait=False)
+            except RuntimeError as error:
+                print(f"[run] cannot start {name}: {error}", flush=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    # SIGTERM ends the run the way Ctrl-C does: wherever it is, unwind to the cleanup below.
+    signal.signal(signal.SIGTERM, _interrupt)
+    env = porta_env()
+    system = PortaSystem(env)
+    started: list[infra.Started] = []
+    exit_code = 0
+    try:
+        started = infra.ensure(env)  # if interrupted, it stops what it had started itself
+        print(f"[run] migrating {', '.join(system.services())}", flush=True)
+        system.migrate()
+        print(f"[run] starting {', '.join(system.services())} and the {GATEWAY}", flush=True)
+        system.start_all()
+        print(describe(env, [component.name for component in started]), flush=True)
+        supervise(system)
+    except KeyboardInterrupt:
+        pass
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
+        print(f"[run] {error}", file=sys.stderr, flush=True)
+        exit_code = 1
+    finally:
+        # A second Ctrl-C must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("\n[run] stopping what this command started", flush=True)
+        system.stop_all()
+        infra.stop(started)
+        print("[run] stopped", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+from minio import Minio
+
+from devstack import environment, infra
+
+
+@pytest.fixture
+def own_ports_env(tmp_path):
+    """An environment whose S3 and SMTP servers are on free ports, with data under tmp_path."""
+    return environment.porta_env({
+        "PORTA_VAR_DIR": str(tmp_path),
+        **{name: str(tmp_path / folder) for name, folder in environment.DEVSTACK_DIRS.items()},
+        "PORTA_TOOLS_DIR": environment.porta_env()["PORTA_TOOLS_DIR"],  # reuse the installed s3rver
+        "PORTA_S3_ENDPOINT": f"127.0.0.1:{environment.free_port()}",
+        "PORTA_SMTP_PORT": str(environment.free_port()),
+    }, service_db_urls=False)
+
+
+def test_ensure_twice_starts_nothing_the_second_time():
+    env = environment.porta_env()
+    started = infra.ensure(env)
+    try:
+        assert infra.ensure(env) == []
+        for address in (environment.postgres_address, environment.amqp_address, environment.s3_address,
+                        environment.smtp_address):
+            assert environment.port_answers(*address(env))
+    finally:
+        infra.stop(started)
+
+
+def test_s3_server_serves_what_minio_does_and_keeps_objects_across_a_restart(own_ports_env):
+    env = own_ports_env
+    big = os.urandom(11 * 1024 * 1024 + 7)
+    started = infra.ensure_s3(env)
+    assert started is not None and started.name == "s3"
+    try:
+        client = Minio(env["PORTA_S3_ENDPOINT"], access_key=env["PORTA_S3_ACCESS_KEY"],
+                       secret_key=env["PORTA_S3_SECRET_KEY"], secure=False)
+        client.make_bucket("keep")
+        # Unknown length with a 5 MiB part size: the multipart upload the gateway uses for streams.
+        client.put_object("keep", "big.bin", io.BytesIO(big), length=-1, part_size=5 * 1024 * 1024)
+    finally:
+        started.stop()
+    assert not environment.port_answers(*environment.s3_address(env))
+
+    started = infra.ensure_s3(env)
+    try:
+        assert client.stat_object("keep", "big.bin").size == len(big)
+        response = client.get_object("keep", "big.bin", offset=5 * 1024 * 1024 - 3, length=10)
+        try:
+            assert response.read() == big[5 * 1024 * 1024 - 3:5 * 1024 * 1024 + 7]
+        finally:
+            response.close()
+            response.release_conn()
+    finally:
+        started.stop()
+
+
+def test_run_returns_the_command_exit_code_and_stops_what_it_started(own_ports_env):
+    env = own_ports_env
+    smtp = environment.smtp_address(env)
+    code = infra.run(env, [sys.executable, "-c", f"import socket; socket.create_connection({smtp!r}); exit(3)"])
+    assert code == 3
+    assert not environment.port_answers(*smtp)
+    assert not environment.port_answers(*environment.s3_address(env))
+
+
+def test_up_records_what_it_started_and_down_stops_it(own_ports_env):
+    env = own_ports_env
+    infra.up(env)
+    try:
+        assert environment.port_answers(*environment.smtp_address(env))
+    finally:
+        infra.down(env)
+    assert not environment.port_answers(*environment.smtp_address(env))
+    assert not environment.port_answers(*environment.s3_address(env))
+
+
+def test_the_command_line_explains_itself():
+    shown = subprocess.run([sys.executable, "-m", "devstack.infra", "bogus"], capture_output=True, text=True)
+    assert shown.returncode == 2
+    assert "python -m devstack.infra run -- CMD" in shown.stderr
+
+
+def test_an_s3_server_refusing_the_credentials_is_reported_clearly(porta_env):
+    wrong = dict(porta_env, PORTA_S3_ACCESS_KEY="nobody", PORTA_S3_SECRET_KEY="nothing")
+    with pytest.raises(RuntimeError, match="check PORTA_S3_ACCESS_KEY"):
+        infra.ensure_bucket(wrong)
+
+
+class FreshMachine:
+    """Stands in for a machine where nothing answers yet, recording what infra would run."""
+
+    def __init__(self, monkeypatch, installed):
+        self.commands, self.installed, self.answering = [], set(installed), False
+        monkeypatch.setattr(infra, "port_answers", lambda host, port, timeout=1.0: self.answering)
+        monkeypatch.setattr(infra, "wait_for_port", lambda *args, **kwargs: None)
+        monkeypatch.setattr(infra, "find_command", lambda name: f"/usr/sbin/{name}" if self._has(name) else None)
+        monkeypatch.setattr(infra, "apt_install", lambda *packages: self.installed.update(packages))
+        monkeypatch.setattr(infra, "_newest_postgres_cluster", lambda: "15")
+        monkeypatch.setattr(infra, "_trust_loopback", lambda version: self.commands.append(["trust", version]))
+        monkeypatch.setattr(infra.subprocess, "run", lambda command, **kwargs: self.commands.append(command))
+
+    def _has(self, command):
+        package = {"pg_ctlcluster": "postgresql", "rabbitmq-server": "rabbitmq-server",
+                   "rabbitmqctl": "rabbitmq-server"}[command]
+        return package in self.installed
+
+
+def test_a_missing_postgresql_is_installed_opened_to_loopback_and_started(monkeypatch):
+    machine = FreshMachine(monkeypatch, installed=[])
+    started = infra.ensure_postgres(environment.porta_env())
+    assert "postgresql" in machine.installed
+    assert machine.commands == [["trust", "15"],
+                                ["/usr/sbin/pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "start"]]
+    assert started.stop_command == ["/usr/sbin/pg_ctlcluster", "--skip-systemctl-redirect", "15", "main", "stop"]
+
+
+def test_an_installed_but_stopped_rabbitmq_is_started_detached(monkeypatch):
+    machine = FreshMachine(monkeypatch, installed=["rabbitmq-server"])
+    started = infra.ensure_rabbitmq(environment.porta_env())
+    assert machine.commands == [["/usr/sbin/rabbitmq-server", "-detached"]]
+    assert started.stop_command == ["/usr/sbin/rabbitmqctl", "stop"]
+
+
+def test_a_component_that_answers_is_left_alone(monkeypatch):
+    machine = FreshMachine(monkeypatch, installed=[])
+    machine.answering = True
+    env = environment.porta_env()
+    assert infra.ensure_postgres(env) is None and infra.ensure_rabbitmq(env) is None
+    assert machine.commands == [] and machine.installed == set()
+
+
+def test_a_remote_component_that_does_not_answer_is_an_error(monkeypatch):
+    FreshMachine(monkeypatch, installed=["postgresql"])
+    env = environment.porta_env({"PORTA_DB_URL_TEMPLATE": "postgresql+psycopg2://u@db.example:5432/porta_{service}"})
+    with pytest.raises(RuntimeError, match="not on this machine; check PORTA_DB_URL_TEMPLATE"):
+        infra.ensure_postgres(env)
