@@ -16,6 +16,8 @@ threads = int(os.environ.get("PORTA_GATEWAY_THREADS", "16"))
 timeout = int(float(os.environ.get("PORTA_RPC_TIMEOUT", "10"))) + 20
 graceful_timeout = 20
 accesslog = None  # the metrics middleware counts requests; paths may carry link tokens
+# gunicorn 27 opens a control socket at one fixed path per user; several gateways would fight over it.
+control_socket_disable = True
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature

@@ -10,7 +10,7 @@ from gateway import errors
 from gateway.media import json_handlers
 from gateway.middleware import AuthMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.openapi import build_spec
-from gateway.resources import accounts, identity, system, team
+from gateway.resources import access, accounts, contacts, identity, jobs, system, team
 from shared.config import Settings, load_settings
 
 
@@ -28,6 +28,18 @@ def routes(rpc: Any) -> list[tuple[str, Any]]:
         ("/api/v1/team/{member_id:uuid}", team.TeamMember(rpc)),
         ("/api/v1/accounts", accounts.AccountsCollection(rpc)),
         ("/api/v1/accounts/{account_id:uuid}", accounts.Account(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/team", team.AccountTeam(rpc)),
+        ("/api/v1/contacts", contacts.ContactsCollection(rpc)),
+        ("/api/v1/contacts/{contact_id:uuid}", contacts.Contact(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/contacts", contacts.AccountContacts(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/contacts/{contact_id:uuid}", contacts.AccountContact(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/access", access.AccountAccess(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/access/{email}", access.AccessEntry(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/access/{email}/reinvite", access.Reinvite(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/access/{email}/notifications", access.NotificationCategories(rpc)),
+        ("/api/v1/access", access.BulkAccess(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/jobs", jobs.AccountJobs(rpc)),
+        ("/api/v1/jobs/{job_id:uuid}", jobs.Job(rpc)),
     ]
 
 

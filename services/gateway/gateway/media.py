@@ -8,6 +8,21 @@ from falcon.media import JSONHandler
 
 from shared.errors import PayloadTooLarge
 
+# A refused body is read and dropped up to this much, so the client's keep-alive connection
+# stays usable; past it gunicorn gives up draining and closes the connection (RFC 9110 allows it).
+DRAIN_LIMIT = 16 * 1024 * 1024
+CHUNK = 64 * 1024
+
+
+def _refuse(stream: Any, max_bytes: int) -> PayloadTooLarge:
+    drained = 0
+    while drained < DRAIN_LIMIT:
+        chunk = stream.read(CHUNK)
+        if not chunk:
+            break
+        drained += len(chunk)
+    return PayloadTooLarge(f"JSON bodies are limited to {max_bytes} bytes.")
+
 
 class LimitedJSONHandler(JSONHandler):
     def __init__(self, max_bytes: int) -> None:
@@ -16,10 +31,10 @@ class LimitedJSONHandler(JSONHandler):
 
     def deserialize(self, stream: Any, content_type: str | None, content_length: int | None) -> Any:
         if content_length is not None and content_length > self.max_bytes:
-            raise PayloadTooLarge(f"JSON bodies are limited to {self.max_bytes} bytes.")
+            raise _refuse(stream, self.max_bytes)
         data = stream.read(self.max_bytes + 1)
         if len(data) > self.max_bytes:
-            raise PayloadTooLarge(f"JSON bodies are limited to {self.max_bytes} bytes.")
+            raise _refuse(stream, self.max_bytes)
         return self._deserialize(data)
 
 

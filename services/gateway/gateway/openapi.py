@@ -40,10 +40,13 @@ def operation(
     return describe
 
 
-def _openapi_path(template: str) -> tuple[str, list[str]]:
-    """`/api/v1/accounts/{account_id:uuid}` -> `/api/v1/accounts/{account_id}` and its parameters."""
-    params = re.findall(r"{(\w+)(?::[^}]*)?}", template)
-    return re.sub(r"{(\w+)(?::[^}]*)?}", r"{\1}", template), params
+_PARAM = re.compile(r"{(\w+)(?::(\w+))?[^}]*}")
+
+
+def openapi_path(template: str) -> tuple[str, list[tuple[str, str]]]:
+    """`/accounts/{account_id:uuid}/access/{email}` -> `/accounts/{account_id}/access/{email}`, with
+    each parameter's name and falcon converter ("" when none)."""
+    return _PARAM.sub(r"{\1}", template), _PARAM.findall(template)
 
 
 def build_spec(routes: Iterable[tuple[str, Any]], *, title: str = "Porta API", version: str = "1.0.0") -> dict:
@@ -61,7 +64,7 @@ def build_spec(routes: Iterable[tuple[str, Any]], *, title: str = "Porta API", v
     })
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for template, resource in routes:
-        path, params = _openapi_path(template)
+        path, params = openapi_path(template)
         operations = {}
         for method in HTTP_METHODS:
             responder = getattr(resource, f"on_{method}", None)
@@ -72,7 +75,7 @@ def build_spec(routes: Iterable[tuple[str, Any]], *, title: str = "Porta API", v
     return spec.to_dict()
 
 
-def _operation(responder: Any, auth: str | None, params: list[str]) -> dict:
+def _operation(responder: Any, auth: str | None, params: list[tuple[str, str]]) -> dict:
     doc = getattr(responder, "openapi", None)
     if doc is None:
         raise LookupError(f"{responder.__qualname__} has no @operation description")
@@ -80,7 +83,9 @@ def _operation(responder: Any, auth: str | None, params: list[str]) -> dict:
     if doc["description"]:
         op["description"] = doc["description"]
     parameters: list[Any] = [
-        {"in": "path", "name": p, "required": True, "schema": {"type": "string", "format": "uuid"}} for p in params
+        {"in": "path", "name": name, "required": True,
+         "schema": {"type": "string", "format": "uuid"} if converter == "uuid" else {"type": "string"}}
+        for name, converter in params
     ]
     if doc["query"] is not None:
         parameters.append({"in": "query", "schema": doc["query"]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from falcon import inspect
 
 from gateway.app import create_app
+from gateway.openapi import openapi_path
 from shared.config import SERVICES
 from shared.errors import ServiceTimeout
 
@@ -35,14 +36,14 @@ def test_metrics_count_requests_by_route_template(client):
 def test_every_route_and_method_is_in_the_openapi_document(client, rpc):
     spec = client.simulate_get("/openapi.json").json
     served = {
-        (route.path.split(":")[0].replace("{", "").rstrip("}"), method.method.lower())
+        (openapi_path(route.path)[0], method.method.lower())
         for route in inspect.inspect_routes(create_app(rpc))
         if not route.path.startswith("/docs")
         for method in route.methods
         if not method.internal and method.method != "OPTIONS"
     }
     documented = {
-        (path.replace("{", "").replace("}", ""), method)
+        (path, method)
         for path, operations in spec["paths"].items()
         for method in operations
     }

@@ -5,7 +5,14 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import TeamInviteSchema, TeamPageSchema, TeamPatchSchema, UserSchema
+from crm.schemas import (
+    TeamAssignmentSchema,
+    TeamInviteSchema,
+    TeamListSchema,
+    TeamPageSchema,
+    TeamPatchSchema,
+    UserSchema,
+)
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
 from shared.schemas import PageQuerySchema
@@ -43,3 +50,16 @@ class TeamMember:
     def on_delete(self, req: falcon.Request, resp: falcon.Response, member_id: Any) -> None:
         self.rpc.call("crm", "remove_team_member", context=req.context.call_context, member_id=str(member_id))
         resp.status = falcon.HTTP_204
+
+
+class AccountTeam:
+    auth = "staff"
+
+    def __init__(self, rpc: Any) -> None:
+        self.rpc = rpc
+
+    @operation("Assign team members to the account (replaces the assignment)", body=TeamAssignmentSchema,
+               response=TeamListSchema)
+    def on_put(self, req: falcon.Request, resp: falcon.Response, account_id: Any) -> None:
+        resp.media = self.rpc.call("crm", "assign_account_team", context=req.context.call_context,
+                                   account_id=str(account_id), payload=req.get_media())
