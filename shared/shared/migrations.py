@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 from shared.config import load_settings
 
@@ -23,7 +24,13 @@ def ensure_database(url: str) -> bool:
             exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).first()
             if exists:
                 return False
-            conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+            try:
+                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+            except ProgrammingError as exc:
+                # Another instance starting at the same moment created it first.
+                if getattr(exc.orig, "pgcode", None) == "42P04":
+                    return False
+                raise
             return True
     finally:
         admin.dispose()
@@ -49,7 +56,17 @@ def upgrade(service_dir: str | Path) -> str:
     ensure_database(url)
     config = Config(str(service_dir / "alembic.ini"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    # Instances of a service may start together (several pods): one migrates, the others wait.
+    engine = create_engine(url)
+    try:
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(hashtext('porta-migrations'))"))
+            try:
+                command.upgrade(config, "head")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(hashtext('porta-migrations'))"))
+    finally:
+        engine.dispose()
     return url
 
 
