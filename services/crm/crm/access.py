@@ -189,3 +189,24 @@ def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: 
             db.add(moved)
             db.flush()
             changes.events.append(invitation_event(account, moved, contact))
+
+
+def portal_accounts(db: DbSession, client: User) -> list[Account]:
+    """The accounts a client user may open now: LOGIN on and activated for his address."""
+    return list(db.scalars(
+        select(Account).join(PortalAccess, PortalAccess.account_id == Account.id)
+        .where(PortalAccess.user_id == client.id, PortalAccess.login.is_(True), PortalAccess.status == "active")
+        .order_by(Account.name, Account.id)
+    ))
+
+
+def require_portal_account(db: DbSession, client: User, account_id: uuid.UUID) -> Account:
+    """What every portal path checks first: an account he lost access to is not found."""
+    account = db.scalar(
+        select(Account).join(PortalAccess, PortalAccess.account_id == Account.id)
+        .where(Account.id == account_id, PortalAccess.user_id == client.id, PortalAccess.login.is_(True),
+               PortalAccess.status == "active")
+    )
+    if account is None:
+        raise NotFound("No such account.")
+    return account

@@ -16,10 +16,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 
-from crm.models import Firm, Session, User
+from crm.models import Firm, PortalAccess, Session, User
 from crm.permissions import require_manager
 from shared.context import Principal
-from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
+from shared.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized
 from shared.paging import newest_first
 
 hasher = PasswordHasher()
@@ -157,3 +157,19 @@ def remove_team_member(db: DbSession, actor: User, member_id: uuid.UUID) -> User
     db.delete(member)
     db.flush()
     return member
+
+
+def accept_invitation(db: DbSession, firm_id: uuid.UUID, user_id: uuid.UUID, password: str) -> tuple[str, User]:
+    """The invited user sets his password; his pending portal access becomes active; he is logged in."""
+    user = db.scalar(select(User).where(User.id == user_id, User.firm_id == firm_id).with_for_update())
+    if user is None or user.status != "invited":
+        raise Gone("This invitation is no longer valid.")
+    user.password_hash = hasher.hash(password)
+    user.status = "active"
+    db.execute(
+        update(PortalAccess)
+        .where(PortalAccess.user_id == user.id, PortalAccess.login.is_(True), PortalAccess.status == "invited")
+        .values(status="active")
+    )
+    db.flush()
+    return _open_session(db, user), user

@@ -104,6 +104,10 @@ class AccountQuerySchema(PageQuerySchema):
                       metadata={"description": "Case-insensitive search in the account name"})
 
 
+class AccountListSchema(Schema):
+    items = fields.List(fields.Nested(AccountSchema))
+
+
 TeamPageSchema = page_schema(UserSchema, "TeamPage")
 AccountPageSchema = page_schema(AccountSchema, "AccountPage")
 

@@ -13,6 +13,7 @@ from crm.schemas import (
     AccessPatchSchema,
     AccessSchema,
     AccountCreateSchema,
+    AccountListSchema,
     AccountPageSchema,
     AccountPatchSchema,
     AccountQuerySchema,
@@ -43,7 +44,7 @@ from crm.schemas import (
 from shared.context import require_principal
 from shared.dependencies import Database
 from shared.entrypoints import write
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.schemas import PageQuerySchema, validated
 from shared.service import PortaService
 
@@ -177,6 +178,16 @@ class CrmService(PortaService):
         self.db.emit("account_team_assigned", {"account_id": account_id,
                                                "user_ids": [m["id"] for m in result["items"]]})
         return result
+
+    # -- client portal --------------------------------------------------------------------
+
+    @rpc
+    def list_portal_accounts(self) -> dict:
+        """The accounts the calling client user may open; one login reaches all of them."""
+        client = self._actor()
+        if client.kind != "client":
+            raise Forbidden("This is for client users.")
+        return AccountListSchema().dump({"items": access.portal_accounts(self.db.session, client)})
 
     # -- contacts -------------------------------------------------------------------------
 

@@ -163,3 +163,32 @@ def test_unknown_notification_category_is_a_validation_error(db, owner, account,
 def test_another_firms_account_access_is_not_found(db, other_owner, account, linked):
     with pytest.raises(NotFound):
         access.list_access(db, other_owner, account.id)
+
+
+def test_an_accepted_portal_invitation_opens_the_account_in_the_portal(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
+    assert access.portal_accounts(db, client) == []
+    identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
+    assert [a.id for a in access.portal_accounts(db, client)] == [account.id]
+    assert access.list_access(db, owner, account.id)[0].status == "active"
+
+
+def test_login_off_takes_the_account_out_of_the_portal_at_once(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
+    identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, access.Changes())
+    assert access.portal_accounts(db, client) == []
+    with pytest.raises(NotFound):
+        access.require_portal_account(db, client, account.id)
+
+
+def test_one_client_user_sees_every_account_he_was_given(db, owner, account, linked):
+    second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
+    contacts.link_contact(db, owner, second.id, linked.id)
+    for acc in (account, second):
+        access.update_access(db, owner, acc.id, "jane@home.example", {"login": True}, access.Changes())
+    client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
+    identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
+    assert {a.id for a in access.portal_accounts(db, client)} == {account.id, second.id}

@@ -11,7 +11,7 @@ from crm.models import Session
 from crm.permissions import effective_rights
 from crm.schemas import MeSchema
 from shared.context import Principal
-from shared.errors import Conflict, Forbidden, NotFound, Unauthorized
+from shared.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized
 
 
 def principal_of(session: Session) -> Principal:
@@ -151,3 +151,26 @@ def test_me_shows_the_firm_and_the_rights_in_effect(db, owner):
                                                with_firm=True))
     assert me["firm"]["name"] == "Firm A" and me["role"] == "owner"
     assert set(me["rights"]) == {"manage_accounts", "manage_documents", "manage_billing", "view_all_accounts"}
+
+
+def test_accepting_an_invitation_sets_the_password_and_logs_in(db, owner):
+    member = identity.invite_team_member(db, owner, {"name": "Ivy", "email": "ivy@a.example", "role": "admin",
+                                                     "rights": []})
+    token, user = identity.accept_invitation(db, owner.firm_id, member.id, "a good long password")
+    assert user.status == "active" and identity.authenticate(db, token)[1].id == member.id
+    assert identity.login(db, "ivy@a.example", "a good long password")[1].id == member.id
+
+
+def test_an_invitation_works_once(db, owner):
+    member = identity.invite_team_member(db, owner, {"name": "Ivy", "email": "ivy@a.example", "role": "admin",
+                                                     "rights": []})
+    identity.accept_invitation(db, owner.firm_id, member.id, "a good long password")
+    with pytest.raises(Gone):
+        identity.accept_invitation(db, owner.firm_id, member.id, "another long password")
+
+
+def test_an_invitation_of_another_firm_is_gone(db, owner, other_owner):
+    member = identity.invite_team_member(db, owner, {"name": "Ivy", "email": "ivy@a.example", "role": "admin",
+                                                     "rights": []})
+    with pytest.raises(Gone):
+        identity.accept_invitation(db, other_owner.firm_id, member.id, "a good long password")

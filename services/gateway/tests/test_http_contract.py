@@ -126,3 +126,13 @@ def test_list_passes_only_known_query_parameters(client, rpc, staff):
     rpc.answers[("crm", "list_accounts")] = {"items": [], "next_cursor": None}
     client.simulate_get("/api/v1/accounts", headers=staff, params={"q": "smith", "limit": "5", "_": "123"})
     assert rpc.last("list_accounts")[3]["query"] == {"q": "smith", "limit": "5"}
+
+
+def test_staff_token_on_a_portal_path_is_403(client, staff):
+    assert client.simulate_get("/portal/v1/accounts", headers=staff).status_code == 403
+
+
+def test_client_token_opens_the_portal(client, rpc):
+    rpc.answers[("crm", "list_portal_accounts")] = {"items": []}
+    resp = client.simulate_get("/portal/v1/accounts", headers={"Authorization": "Bearer client-token"})
+    assert resp.status_code == 200 and rpc.last("list_portal_accounts")[2]["user_kind"] == "client"
