@@ -104,6 +104,13 @@ def current_user(db: DbSession, principal: Principal, with_firm: bool = False) -
     return user
 
 
+def get_firm(db: DbSession, firm_id: uuid.UUID) -> Firm:
+    firm = db.get(Firm, firm_id)
+    if firm is None:
+        raise NotFound("No such firm.")
+    return firm
+
+
 def invite_team_member(db: DbSession, actor: User, data: dict[str, Any]) -> User:
     require_manager(actor)
     email = normalise_email(data["email"])

@@ -25,6 +25,14 @@ class LoginSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
 
 
+class AcceptInvitationSchema(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=256))
+
+
+class FirmPublicSchema(Schema):
+    name = fields.String()
+
+
 class FirmSchema(Schema):
     id = fields.UUID()
     name = fields.String()

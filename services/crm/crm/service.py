@@ -4,11 +4,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 
 from crm import access, accounts, contacts, identity, jobs
 from crm.models import User, messaging
 from crm.schemas import (
+    AcceptInvitationSchema,
     AccessListSchema,
     AccessPatchSchema,
     AccessSchema,
@@ -24,6 +25,7 @@ from crm.schemas import (
     ContactLinkSchema,
     ContactPatchSchema,
     ContactSchema,
+    FirmPublicSchema,
     JobCreateSchema,
     JobPageSchema,
     JobPatchSchema,
@@ -60,6 +62,7 @@ def _id(value: Any) -> uuid.UUID:
 class CrmService(PortaService):
     name = "crm"
     db = Database(messaging)
+    links = RpcProxy("links")
 
     def _actor(self) -> User:
         return identity.current_user(self.db.session, require_principal(self.context.principal))
@@ -95,6 +98,23 @@ class CrmService(PortaService):
     @write
     def logout(self) -> None:
         identity.logout(self.db.session, require_principal(self.context.principal))
+
+    @rpc
+    @write(replay=False)
+    def accept_invitation(self, token: str, payload: dict, address: str) -> dict:
+        """An invited staff member or client sets his password with the emailed single-use link."""
+        data = validated(AcceptInvitationSchema(), payload)
+        link = self.links.redeem_link(token=token, address=address, kind="invitation")
+        token, user = identity.accept_invitation(self.db.session, _id(link["firm_id"]), _id(link["target"]["id"]),
+                                                 data["password"])
+        result = LoginResultSchema().dump({"token": token, "user": user})
+        self.db.emit("user_activated", {"user": result["user"]})
+        return result
+
+    @rpc
+    def describe_firm(self, firm_id: str) -> dict:
+        """What a public page may say about a firm: its name."""
+        return FirmPublicSchema().dump(identity.get_firm(self.db.session, _id(firm_id)))
 
     @rpc
     def me(self) -> dict:

@@ -10,7 +10,7 @@ from gateway import errors
 from gateway.media import json_handlers
 from gateway.middleware import AuthMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.openapi import build_spec
-from gateway.resources import access, accounts, contacts, identity, jobs, portal, system, team
+from gateway.resources import access, accounts, contacts, identity, jobs, portal, public, system, team
 from shared.config import Settings, load_settings
 
 
@@ -41,6 +41,10 @@ def routes(rpc: Any) -> list[tuple[str, Any]]:
         ("/api/v1/accounts/{account_id:uuid}/jobs", jobs.AccountJobs(rpc)),
         ("/api/v1/jobs/{job_id:uuid}", jobs.Job(rpc)),
         ("/portal/v1/accounts", portal.PortalAccounts(rpc)),
+        ("/api/public/links/{token}", public.LinkInfo(rpc)),
+        ("/api/public/invitations/{token}", public.AcceptInvitation(rpc)),
+        ("/p/{token}", public.LinkPage(rpc)),
+        ("/portal", public.PortalPage()),
     ]
 
 

@@ -1,0 +1,58 @@
+"""Pages and public endpoints behind links: no login, no caching, no referrer, no index."""
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import Gone, NotFound, Throttled
+
+INVITATION = {"id": "l1", "kind": "invitation", "firm_id": "f1", "target": {"type": "user", "id": "u9"}}
+
+
+@pytest.fixture
+def invitation(rpc):
+    rpc.answers[("links", "resolve_link")] = INVITATION
+    rpc.answers[("crm", "describe_firm")] = {"name": "Smith & <Sons> CPA"}
+
+
+def assert_private(resp):
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["X-Robots-Tag"] == "noindex"
+
+
+def test_invitation_page_names_the_firm_escaped(client, invitation):
+    resp = client.simulate_get("/p/tok123")
+    assert resp.status_code == 200 and resp.headers["Content-Type"].startswith("text/html")
+    assert "Smith &amp; &lt;Sons&gt; CPA invited you" in resp.text
+    assert "/api/public/invitations/tok123" in resp.text
+    assert_private(resp)
+
+
+@pytest.mark.parametrize("error,status", [(NotFound("no"), 404), (Gone("used"), 410)])
+def test_a_dead_link_shows_a_page_saying_so(client, rpc, error, status):
+    rpc.answers[("links", "resolve_link")] = error
+    resp = client.simulate_get("/p/dead")
+    assert resp.status_code == status and "no longer valid" in resp.text
+    assert_private(resp)
+
+
+def test_throttled_link_lookups_are_429_with_retry_after(client, rpc):
+    rpc.answers[("links", "resolve_link")] = Throttled("slow down")
+    resp = client.simulate_get("/api/public/links/x")
+    assert resp.status_code == 429 and resp.headers["Retry-After"]
+
+
+def test_link_info_shows_only_what_the_link_may_show(client, invitation):
+    resp = client.simulate_get("/api/public/links/tok123")
+    assert resp.json == {"kind": "invitation", "firm_name": "Smith & <Sons> CPA", "message": None,
+                         "expires_at": None}
+    assert_private(resp)
+
+
+def test_accepting_passes_the_token_the_password_and_the_callers_address(client, rpc):
+    rpc.answers[("crm", "accept_invitation")] = {"token": "t", "user": {"kind": "client"}}
+    resp = client.simulate_post("/api/public/invitations/tok123", json={"password": "a long password"},
+                                remote_addr="10.1.2.3")
+    _, _, _, kwargs = rpc.last("accept_invitation")
+    assert resp.status_code == 200 and resp.json["token"] == "t"
+    assert kwargs == {"token": "tok123", "payload": {"password": "a long password"}, "address": "10.1.2.3"}
