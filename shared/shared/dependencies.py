@@ -17,6 +17,7 @@ from eventlet.event import Event
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
+from nameko.timer import Timer
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,7 +54,9 @@ class CallContext(DependencyProvider):
     def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
         """One log line per call: what ran and how it ended; never its arguments (passwords, tokens)."""
         error = exc_info[0].__name__ if exc_info else None
-        log.info(
+        # A timer's quiet tick every few seconds is noise; its failures are not.
+        quiet = error is None and isinstance(worker_ctx.entrypoint, Timer)
+        (log.debug if quiet else log.info)(
             "%s.%s %s", worker_ctx.service_name, worker_ctx.entrypoint.method_name, error or "ok",
             extra={"entrypoint": worker_ctx.entrypoint.method_name, "outcome": error or "ok",
                    "duration_ms": round((time.perf_counter() - worker_ctx.porta_started) * 1000, 2)},

@@ -1,7 +1,22 @@
-"""The notifications service's own tables."""
-from sqlalchemy.orm import DeclarativeBase
+"""The notifications service's own tables: the messaging tables and every email it was asked to send."""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.outbox import messaging_tables
+
+EMAIL_STATUSES = ("queued", "sent", "failed")
+
+
+def _now() -> datetime:
+    """Clock time, not the transaction's start: rows made in one transaction keep their order."""
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -9,3 +24,36 @@ class Base(DeclarativeBase):
 
 
 messaging = messaging_tables(Base.metadata)
+
+
+class SentEmail(Base):
+    """One email the service accepted: queued until SMTP takes it (`sent`) or it gives up (`failed`).
+
+    The rendered body is never stored: links in it carry tokens. While the email is queued,
+    `pending_context` keeps the template variables needed to render it again on a retry (the
+    tokens included); it is cleared as soon as the email is sent or has failed for good.
+    """
+
+    __tablename__ = "sent_emails"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="ck_sent_emails_status"),
+        Index("ix_sent_emails_firm_created", "firm_id", "created_at", "id"),
+        # What the sweep reads: queued rows in the order they fall due.
+        Index("ix_sent_emails_due", "next_attempt_at", postgresql_where=text("status = 'queued'")),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    template: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Queued rows: when the next attempt may start (also the lease of an attempt under way).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    pending_context: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The Message-ID header, chosen once when queued, so a resend carries the same one.
+    message_id: Mapped[str] = mapped_column(String(250))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

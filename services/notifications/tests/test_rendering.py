@@ -1,0 +1,91 @@
+"""Emails rendered from the Jinja2 templates: subject, text and HTML."""
+from __future__ import annotations
+
+import pytest
+from jinja2 import UndefinedError
+
+from notifications.rendering import TEMPLATE_DIR, build_message, render, template_names
+from notifications.schemas import TEMPLATE_CONTEXTS
+
+TEAM = {"firm_name": "Acme CPA", "inviter_name": "Olive Owner", "recipient_name": "Emma",
+        "accept_url": "https://porta.example/accept?token=tok-123&x=1"}
+PORTAL = {"firm_name": "Acme CPA", "account_name": "Smith Family",
+          "activation_url": "https://porta.example/activate?token=act-456"}
+EXAMPLES = {"team_invitation": TEAM, "portal_invitation": PORTAL}
+BANNER = "Your account is not activated yet."
+
+
+def test_every_email_has_a_subject_text_html_and_a_context_schema():
+    assert template_names() == sorted(TEMPLATE_CONTEXTS) == sorted(EXAMPLES)
+    for name in template_names():
+        for suffix in (".subject.txt", ".txt", ".html"):
+            assert (TEMPLATE_DIR / f"{name}{suffix}").is_file()
+
+
+def test_team_invitation_names_the_firm_and_inviter_and_links_to_accept():
+    subject, text, html = render("team_invitation", TEAM)
+    assert subject == "Olive Owner invited you to join Acme CPA on Porta"
+    assert "Hello Emma," in text and "Olive Owner invited you to join the Acme CPA team" in text
+    assert "\nhttps://porta.example/accept?token=tok-123&x=1\n" in text
+    assert '<a href="https://porta.example/accept?token=tok-123&amp;x=1"' in html
+    assert ">Accept the invitation</a>" in html
+
+
+def test_portal_invitation_names_the_firm_and_account_and_links_to_activate():
+    subject, text, html = render("portal_invitation", PORTAL)
+    assert subject == "Acme CPA invited you to your client portal"
+    assert "Acme CPA gave you access to the client portal of Smith Family" in text
+    assert "\nhttps://porta.example/activate?token=act-456\n" in text
+    assert '<a href="https://porta.example/activate?token=act-456"' in html
+    assert ">Activate your account</a>" in html
+
+
+def test_greeting_without_a_recipient_name_is_plain_hello():
+    context = {k: v for k, v in TEAM.items() if k != "recipient_name"}
+    assert render("team_invitation", context).text.startswith("Hello,\n")
+
+
+def test_html_escapes_a_firm_name_with_a_script_tag_and_text_keeps_it_verbatim():
+    subject, text, html = render("team_invitation", {**TEAM, "firm_name": "Evil <script>alert(1)</script>"})
+    assert "<script>" not in html
+    assert "Evil &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Evil <script>alert(1)</script>" in text and "Evil <script>alert(1)</script>" in subject
+
+
+@pytest.mark.parametrize("needs_activation", [True, False])
+def test_activate_banner_is_shown_only_when_the_user_needs_activation(needs_activation):
+    context = {**TEAM, "needs_activation": needs_activation, "activation_url": "https://porta.example/act?t=b"}
+    _, text, html = render("team_invitation", context)
+    assert (BANNER in text) is needs_activation and (BANNER in html) is needs_activation
+    assert ("https://porta.example/act?t=b" in text) is needs_activation
+    assert ('href="https://porta.example/act?t=b"' in html) is needs_activation
+
+
+def test_banner_is_absent_when_the_context_does_not_mention_activation():
+    _, text, html = render("team_invitation", TEAM)
+    assert BANNER not in text and BANNER not in html
+
+
+def test_portal_invitation_never_adds_the_banner_since_it_is_the_activation():
+    _, text, html = render("portal_invitation", {**PORTAL, "needs_activation": True})
+    assert BANNER not in text and BANNER not in html
+
+
+def test_a_missing_variable_is_an_error_not_an_empty_link():
+    with pytest.raises(UndefinedError, match="accept_url"):
+        render("team_invitation", {k: v for k, v in TEAM.items() if k != "accept_url"})
+
+
+def test_subject_stays_one_line_whatever_a_variable_holds():
+    subject = render("team_invitation", {**TEAM, "inviter_name": "Olive\r\nBcc: victim@example.com"}).subject
+    assert "\n" not in subject and "\r" not in subject
+
+
+def test_message_is_multipart_alternative_text_first_then_html():
+    message = build_message(render("portal_invitation", PORTAL), mail_from="Porta <no-reply@porta.local>",
+                            to="client@example.com", message_id="<m1@porta.local>")
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["To"] == "client@example.com" and message["Message-ID"] == "<m1@porta.local>"
+    assert message["Subject"] == "Acme CPA invited you to your client portal"
+    assert "Smith Family" in message.get_body(("plain",)).get_content()
