@@ -296,3 +296,32 @@ def reset(system: PortaSystem) -> None:
             system.start(name)
     if changed:
         system.wait_http("/readyz")
+
+
+# Flags for a root, offline, headless Chromium: without the background-networking ones it keeps
+# trying to reach Google's hosts, which this machine's closed network refuses.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (installed with apt when missing; never downloaded)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("PORTA_CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        infra.apt_install("chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()

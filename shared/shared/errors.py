@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nameko.exceptions import registry as nameko_exception_registry
+
 
 class PortaError(Exception):
     status: int = 400
@@ -93,3 +95,7 @@ _BY_PATH: dict[str, type[PortaError]] = {
         UnsupportedMediaType, ValidationFailed, Throttled, UpstreamError, ServiceUnavailable, ServiceTimeout,
     )
 }
+
+# Service-to-service calls (nameko's RpcProxy) re-raise these as themselves, not as RemoteError,
+# so a NotFound or Gone raised two services away still reaches the gateway as what it is.
+nameko_exception_registry.update(_BY_PATH)

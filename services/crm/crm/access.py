@@ -13,10 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import object_session
 
 from crm.accounts import get_account
 from crm.contacts import linked_contacts
-from crm.models import NOTIFICATION_CATEGORIES, Account, Contact, PortalAccess, User
+from crm.models import NOTIFICATION_CATEGORIES, Account, Contact, Firm, PortalAccess, User
 from crm.permissions import require_right
 from shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -85,8 +86,11 @@ def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> Us
 
 
 def invitation_event(account: Account, row: PortalAccess, contact: Contact) -> tuple[str, dict[str, Any]]:
+    """What the notifications service needs to email a portal invitation."""
+    firm = object_session(account).get(Firm, account.firm_id)
     return "portal_invitation_requested", {
-        "firm_id": str(account.firm_id), "account_id": str(account.id), "account_name": account.name,
+        "firm_id": str(account.firm_id), "firm_name": firm.name, "account_id": str(account.id),
+        "account_name": account.name,
         "email": row.email, "user_id": str(row.user_id), "first_name": contact.first_name,
     }
 

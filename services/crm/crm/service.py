@@ -127,8 +127,10 @@ class CrmService(PortaService):
     @write
     def invite_team_member(self, payload: dict) -> dict:
         data = validated(TeamInviteSchema(), payload)
-        member = UserSchema().dump(identity.invite_team_member(self.db.session, self._actor(), data))
-        self.db.emit("team_member_invited", {"member": member})
+        actor = self._actor()
+        member = UserSchema().dump(identity.invite_team_member(self.db.session, actor, data))
+        firm = identity.get_firm(self.db.session, actor.firm_id)
+        self.db.emit("team_member_invited", {"member": member, "firm_name": firm.name, "inviter_name": actor.name})
         return member
 
     @rpc

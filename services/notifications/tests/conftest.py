@@ -8,15 +8,10 @@ import time
 import eventlet
 import pytest
 from devstack.environment import free_port, smtp_address
-from nameko.exceptions import deserialize_to_instance
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.orm import Session
 
 from notifications.models import SentEmail, messaging
-from shared.errors import ValidationFailed
-
-# Over RPC, raise the service's ValidationFailed with its per-field errors, as the gateway does.
-deserialize_to_instance(ValidationFailed)
 
 
 @pytest.fixture(scope="session")
