@@ -1,0 +1,176 @@
+"""Link tokens: issue, resolve, redeem, revoke. Plain domain code over a SQLAlchemy session, no nameko.
+
+- A token is `secrets.token_urlsafe(32)`: 256 bits from the OS's CSPRNG, 43 URL-safe characters.
+  Nothing about it derives from ids or time.
+- Only `sha256(token)` is stored, under a unique index. A token is found by its hash, so no code
+  compares a secret byte by byte and the lookup takes the same time however close a guess is.
+- A link is live while it is not revoked, not expired and, if single-use, not used. Expiry is
+  compared with the database's `now()`, the one clock every instance shares.
+- An unknown token (or one of another kind) is NotFound and counts against the caller's address
+  (links.throttle); a link that is no longer live is Gone.
+- Every change to the links of one (firm, target) takes a transaction-scoped advisory lock on
+  it, so `replace=True` and revoking a target's links see each other's new links: two
+  concurrent re-invitations leave one live link, and a link issued while its target's links
+  are being revoked is either revoked too or issued after.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session as DbSession
+
+from links import throttle
+from links.models import Link
+from shared.errors import Gone, NotFound, ValidationFailed
+
+TOKEN_BYTES = 32
+# What a token we issue can look like (today always 43 characters); anything else is not looked up.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22,128}")
+
+
+@dataclass
+class Issued:
+    token: str
+    link: Link
+    replaced: list[Link] = field(default_factory=list)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256 random bits, so a fast hash is enough; only the hash is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def live() -> ColumnElement[bool]:
+    """SQL: the link may still be used, by the database's clock."""
+    return and_(
+        Link.revoked_at.is_(None),
+        or_(Link.expires_at.is_(None), Link.expires_at > func.now()),
+        or_(Link.single_use.is_(False), Link.used_at.is_(None)),
+    )
+
+
+def _lock_target(db: DbSession, firm_id: uuid.UUID, target: dict[str, Any]) -> None:
+    """Serialise changes to the links of one (firm, target) until this transaction ends."""
+    name = f"links:{firm_id}:{json.dumps(target, sort_keys=True, separators=(',', ':'))}"
+    key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+    db.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _revoke_live(db: DbSession, firm_id: uuid.UUID, kind: str | None, target: dict[str, Any]) -> list[Link]:
+    stmt = update(Link).where(Link.firm_id == firm_id, Link.target == target, live())
+    if kind is not None:
+        stmt = stmt.where(Link.kind == kind)
+    stmt = stmt.values(revoked_at=func.now()).returning(Link).execution_options(populate_existing=True)
+    return sorted(db.scalars(stmt), key=lambda link: link.created_at)
+
+
+def issue(db: DbSession, firm_id: uuid.UUID, kind: str, target: dict[str, Any], *,
+          expires_at: datetime | None = None, single_use: bool = True, replace: bool = False) -> Issued:
+    """A new link and its token (returned once, never stored). `replace=True` first revokes the
+    live links of the same (firm, kind, target) in this transaction: a new invitation voids the old."""
+    if expires_at is not None and expires_at <= db.scalar(select(func.now())):
+        raise ValidationFailed("The link would be expired already.", {"expires_at": ["Must be in the future."]})
+    _lock_target(db, firm_id, target)
+    replaced = _revoke_live(db, firm_id, kind, target) if replace else []
+    token = new_token()
+    link = Link(id=uuid.uuid4(), firm_id=firm_id, kind=kind, target=target, token_hash=hash_token(token),
+                expires_at=expires_at, single_use=single_use)
+    db.add(link)
+    db.flush()
+    return Issued(token, link, replaced)
+
+
+def _by_token(db: DbSession, token: str, kind: str | None) -> tuple[Link, bool] | None:
+    """The link of a token and whether it is live; None for a token we did not issue (of this kind)."""
+    if not isinstance(token, str) or not _TOKEN_SHAPE.fullmatch(token):
+        return None
+    query = select(Link, live()).where(Link.token_hash == hash_token(token))
+    if kind is not None:
+        query = query.where(Link.kind == kind)
+    row = db.execute(query.execution_options(populate_existing=True)).first()
+    return (row[0], bool(row[1])) if row else None
+
+
+def _gone(link: Link) -> Gone:
+    if link.revoked_at is not None:
+        return Gone("This link was revoked.")
+    if link.single_use and link.used_at is not None:
+        return Gone("This link was already used.")
+    return Gone("This link has expired.")
+
+
+def _wrong_guess(db: DbSession, key: str) -> NotFound:
+    """Count the miss against the address; the NotFound to raise."""
+    throttle.record_failure(db, key)
+    return NotFound("No such link.")
+
+
+def resolve(db: DbSession, token: str, address: str, kind: str | None = None) -> Link:
+    """The live link of a token, used or not. Unknown (or another kind): NotFound, counted against
+    `address`, which the caller must commit; revoked, expired or used up: Gone; a throttled
+    address: Throttled, whatever the token."""
+    key = throttle.client_key(address)
+    throttle.check(db, key)
+    found = _by_token(db, token, kind)
+    if found is None:
+        raise _wrong_guess(db, key)
+    link, is_live = found
+    if not is_live:
+        raise _gone(link)
+    return link
+
+
+def redeem(db: DbSession, token: str, address: str, kind: str | None = None) -> Link:
+    """Use the link: one atomic UPDATE, so of concurrent redeems of a single-use link exactly one
+    wins and the others are Gone. A multi-use link stays live and keeps its first `used_at`.
+    Errors as `resolve`."""
+    key = throttle.client_key(address)
+    throttle.check(db, key)
+    if isinstance(token, str) and _TOKEN_SHAPE.fullmatch(token):
+        stmt = update(Link).where(Link.token_hash == hash_token(token), live())
+        if kind is not None:
+            stmt = stmt.where(Link.kind == kind)
+        stmt = (stmt.values(used_at=func.coalesce(Link.used_at, func.now())).returning(Link)
+                .execution_options(populate_existing=True))
+        link = db.scalar(stmt)
+        if link is not None:
+            return link
+    found = _by_token(db, token, kind)
+    if found is None:
+        raise _wrong_guess(db, key)
+    raise _gone(found[0])
+
+
+def revoke(db: DbSession, firm_id: uuid.UUID, link_id: uuid.UUID) -> tuple[Link, bool]:
+    """Revoke one link of the firm at once; (link, False) if it was revoked before. Another
+    firm's link is NotFound."""
+    link = db.scalar(select(Link).where(Link.id == link_id, Link.firm_id == firm_id))
+    if link is None:
+        raise NotFound("No such link.")
+    _lock_target(db, firm_id, link.target)
+    stmt = (update(Link).where(Link.id == link.id, Link.revoked_at.is_(None)).values(revoked_at=func.now())
+            .returning(Link).execution_options(populate_existing=True))
+    revoked = db.scalar(stmt)
+    if revoked is None:  # revoked before, maybe by a call that committed a moment ago
+        db.refresh(link)
+        return link, False
+    return revoked, True
+
+
+def revoke_target(db: DbSession, firm_id: uuid.UUID, kind: str | None, target: dict[str, Any]) -> list[Link]:
+    """Revoke the live links of one target (of one kind, or of every kind when `kind` is None);
+    returns them, oldest first."""
+    _lock_target(db, firm_id, target)
+    return _revoke_live(db, firm_id, kind, target)
