@@ -50,6 +50,8 @@ from nameko.constants import (
 )
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
+from shared.errors import PortaError
+
 CONNECT_TIMEOUT = 5.0
 
 
@@ -177,4 +179,10 @@ class FastRpc(Rpc):
     rpc_consumer = FastRpcConsumer()
 
 
-rpc = FastRpc.decorator
+def rpc(method: Any = None, **options: Any) -> Any:
+    """`@rpc` or `@rpc(...)`: a FastRpc entrypoint. Domain errors are expected answers (a 404, a
+    422), so nameko logs them as warnings, not as errors: a stream of wrong link guesses must
+    not read as an incident."""
+    options.setdefault("expected_exceptions", (PortaError,))
+    register = FastRpc.decorator(**options)
+    return register(method) if method is not None else register

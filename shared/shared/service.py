@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from nameko.rpc import rpc
 from sqlalchemy import text
 
 from shared.dependencies import CallContext
+from shared.rpc import rpc
 
 
 class PortaService:

@@ -7,7 +7,6 @@ import uuid
 import pytest
 from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher
-from nameko.rpc import rpc
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
@@ -18,6 +17,7 @@ from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
 from shared.migrations import ensure_database
 from shared.outbox import OutboxRelay, messaging_tables
+from shared.rpc import rpc
 from shared.service import PortaService
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from crm import access, accounts, contacts, identity, jobs
 from crm.models import User, messaging
@@ -47,6 +47,7 @@ from shared.context import require_principal
 from shared.dependencies import Database
 from shared.entrypoints import write
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.rpc import rpc
 from shared.schemas import PageQuerySchema, validated
 from shared.service import PortaService
 

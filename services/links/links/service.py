@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from links import throttle, tokens
@@ -20,6 +19,7 @@ from links.schemas import IssuedLinkSchema, IssueLinkSchema, LinkListSchema, Lin
 from shared.dependencies import Database
 from shared.entrypoints import write
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.rpc import rpc
 from shared.schemas import validated
 from shared.service import PortaService
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from notifications import outgoing
@@ -13,6 +13,7 @@ from notifications.schemas import SendEmailResultSchema, SendEmailSchema
 from shared.config import load_settings
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
+from shared.rpc import rpc
 from shared.schemas import validated
 from shared.service import PortaService
 
