@@ -36,6 +36,8 @@ class Settings:
     public_url: str = field(default_factory=lambda: _env("PORTA_PUBLIC_URL", ""))
     var_dir: str = field(default_factory=lambda: _env("PORTA_VAR_DIR", "var"))
     rpc_timeout: float = field(default_factory=lambda: float(_env("PORTA_RPC_TIMEOUT", "10")))
+    # How many reverse proxies in front of the gateway append to X-Forwarded-For (0: none, trust no header).
+    trusted_proxies: int = field(default_factory=lambda: int(_env("PORTA_TRUSTED_PROXIES", "0")))
     max_json_body: int = field(default_factory=lambda: int(_env("PORTA_MAX_JSON_BODY", str(1024 * 1024))))
 
     def db_url(self, service: str) -> str:

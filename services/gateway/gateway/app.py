@@ -8,7 +8,7 @@ from swagger_ui import api_doc
 
 from gateway import errors
 from gateway.media import json_handlers
-from gateway.middleware import AuthMiddleware, MetricsMiddleware, RequestIdMiddleware
+from gateway.middleware import AuthMiddleware, ClientAddressMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.openapi import build_spec
 from gateway.resources import access, accounts, contacts, identity, jobs, portal, public, system, team
 from shared.config import Settings, load_settings
@@ -51,7 +51,10 @@ def routes(rpc: Any) -> list[tuple[str, Any]]:
 def create_app(rpc: Any, settings: Settings | None = None) -> falcon.App:
     """`rpc` is anything with `call(service, method, context=..., **kwargs)`: tests pass a fake."""
     settings = settings or load_settings()
-    app = falcon.App(middleware=[RequestIdMiddleware(), MetricsMiddleware(), AuthMiddleware(rpc)])
+    app = falcon.App(middleware=[
+        RequestIdMiddleware(), ClientAddressMiddleware(settings.trusted_proxies), MetricsMiddleware(),
+        AuthMiddleware(rpc),
+    ])
     handlers = json_handlers(settings.max_json_body)
     app.req_options.media_handlers = handlers
     app.resp_options.media_handlers = handlers

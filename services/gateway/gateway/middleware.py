@@ -1,6 +1,7 @@
 """Request ids, bearer-token authentication and metrics, applied to every request."""
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
@@ -30,6 +31,25 @@ class RequestIdMiddleware:
         req.context.principal = None
         ctx.request_id_var.set(request_id)
         resp.set_header(REQUEST_ID_HEADER, request_id)
+
+
+class ClientAddressMiddleware:
+    """The caller's address, for throttling: behind `trusted_proxies` proxies, the address the
+    outermost trusted one saw; X-Forwarded-For entries a client wrote itself are never believed."""
+
+    def __init__(self, trusted_proxies: int) -> None:
+        self.trusted_proxies = trusted_proxies
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        address = req.remote_addr or "127.0.0.1"
+        forwarded = [hop.strip() for hop in (req.get_header("X-Forwarded-For") or "").split(",") if hop.strip()]
+        if self.trusted_proxies and len(forwarded) >= self.trusted_proxies:
+            candidate = forwarded[-self.trusted_proxies]
+            try:
+                address = str(ipaddress.ip_address(candidate))
+            except ValueError:
+                pass  # a proxy we trust wrote garbage: keep the connection's address
+        req.context.client_address = address
 
 
 class AuthMiddleware:

@@ -56,3 +56,20 @@ def test_accepting_passes_the_token_the_password_and_the_callers_address(client,
     _, _, _, kwargs = rpc.last("accept_invitation")
     assert resp.status_code == 200 and resp.json["token"] == "t"
     assert kwargs == {"token": "tok123", "payload": {"password": "a long password"}, "address": "10.1.2.3"}
+
+
+def test_without_trusted_proxies_a_forwarded_header_is_ignored(client, invitation, rpc):
+    client.simulate_get("/p/t", headers={"X-Forwarded-For": "1.2.3.4"}, remote_addr="10.0.0.9")
+    assert rpc.last("resolve_link")[3]["address"] == "10.0.0.9"
+
+
+def test_behind_one_trusted_proxy_the_address_it_saw_is_used(rpc, invitation):
+    import falcon.testing
+
+    from gateway.app import create_app
+    from shared.config import Settings
+
+    client = falcon.testing.TestClient(create_app(rpc, Settings(trusted_proxies=1)))
+    # The client forged the first entry; our proxy appended the address it really saw.
+    client.simulate_get("/p/t", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}, remote_addr="10.0.0.2")
+    assert rpc.last("resolve_link")[3]["address"] == "203.0.113.7"

@@ -28,10 +28,6 @@ class LinkInfoSchema(Schema):
     expires_at = fields.String(allow_none=True)
 
 
-def _client_address(req: falcon.Request) -> str:
-    return req.remote_addr or "unknown"
-
-
 def _private(resp: falcon.Response) -> None:
     for name, value in PRIVATE.items():
         resp.set_header(name, value)
@@ -48,7 +44,7 @@ class LinkInfo:
     def on_get(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
         link = self.rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
-                             address=_client_address(req))
+                             address=req.context.client_address)
         firm = self.rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])
         resp.media = LinkInfoSchema().dump({"kind": link["kind"], "firm_name": firm["name"],
                                             "message": link.get("message"), "expires_at": link.get("expires_at")})
@@ -65,7 +61,7 @@ class AcceptInvitation:
     def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
         resp.media = self.rpc.call("crm", "accept_invitation", context=req.context.call_context, token=token,
-                                   payload=req.get_media(), address=_client_address(req))
+                                   payload=req.get_media(), address=req.context.client_address)
 
 
 class LinkPage:
@@ -82,7 +78,7 @@ class LinkPage:
         resp.content_type = falcon.MEDIA_HTML
         try:
             link = self.rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
-                                 address=_client_address(req))
+                                 address=req.context.client_address)
         except (NotFound, Gone) as exc:
             resp.status = falcon.code_to_http_status(exc.status)
             resp.text = pages.get_template("link_invalid.html").render()
