@@ -105,7 +105,10 @@ class CrmService(PortaService):
     def accept_invitation(self, token: str, payload: dict, address: str) -> dict:
         """An invited staff member or client sets his password with the emailed single-use link."""
         data = validated(AcceptInvitationSchema(), payload)
-        link = self.links.redeem_link(token=token, address=address, kind="invitation")
+        # Resolve, not redeem: the user's `invited` status makes acceptance single-use here, and
+        # links revokes the link when it hears `user_activated`, so a crash between the two
+        # services can never burn a link without activating its user.
+        link = self.links.resolve_link(token=token, address=address, kind="invitation")
         token, user = identity.accept_invitation(self.db.session, _id(link["firm_id"]), _id(link["target"]["id"]),
                                                  data["password"])
         result = LoginResultSchema().dump({"token": token, "user": user})

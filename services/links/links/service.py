@@ -17,7 +17,7 @@ from links import throttle, tokens
 from links.models import KINDS, Link, messaging
 from links.schemas import IssuedLinkSchema, IssueLinkSchema, LinkListSchema, LinkSchema, TargetLinksSchema
 from shared.dependencies import Database
-from shared.entrypoints import write
+from shared.entrypoints import event_handler, write
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.rpc import rpc
 from shared.schemas import validated
@@ -110,6 +110,15 @@ class LinksService(PortaService):
         for link in result["items"]:
             self.db.emit("link_revoked", {"link": link, "reason": "target_revoked"})
         return result
+
+    @event_handler("crm", "user_activated")
+    def on_user_activated(self, event: dict) -> None:
+        """An accepted invitation is spent: every invitation link of that user stops working."""
+        user = event["data"]["user"]
+        revoked = tokens.revoke_target(self.db.session, uuid.UUID(user["firm_id"]), "invitation",
+                                       {"type": "user", "id": user["id"]})
+        for link in LinkListSchema().dump({"items": revoked})["items"]:
+            self.db.emit("link_revoked", {"link": link, "reason": "target_revoked"})
 
     # -- for the public pages (through the gateway) ---------------------------------------------
 
