@@ -93,3 +93,12 @@ def test_account_team_assignment(firm):
     member = api.post("/api/v1/team", json={"name": "E", "email": "e-" + firm["email"], "role": "employee"}).json()
     resp = api.put(f"/api/v1/accounts/{account['id']}/team", json={"user_ids": [member["id"]]})
     assert resp.status_code == 200 and [m["id"] for m in resp.json()["items"]] == [member["id"]]
+
+
+def test_portal_settings_read_and_change(firm):
+    api = firm["api"]
+    assert api.get("/api/v1/settings/portal").json()["clients_create_chats"] is True
+    changed = api.patch("/api/v1/settings/portal", json={"announcement": True, "announcement_text": "Office closed"})
+    assert changed.status_code == 200 and changed.json()["announcement_text"] == "Office closed"
+    assert api.get("/api/v1/settings/portal").json()["announcement"] is True
+    assert api.patch("/api/v1/settings/portal", json={"announcement": "maybe"}).status_code == 422

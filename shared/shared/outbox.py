@@ -52,9 +52,11 @@ def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, handled
 
 
-def event_body(event_id: uuid.UUID, event_type: str, data: dict[str, Any], occurred_at: datetime) -> dict[str, Any]:
-    """What a consumer receives: the id it deduplicates on, the type, when, and the data."""
-    return {"id": str(event_id), "type": event_type, "occurred_at": occurred_at.isoformat(), "data": data}
+def event_body(event_id: uuid.UUID, event_type: str, data: dict[str, Any], occurred_at: datetime,
+               actor_id: str | None = None) -> dict[str, Any]:
+    """What a consumer receives: the id it deduplicates on, the type, when, who caused it, and the data."""
+    return {"id": str(event_id), "type": event_type, "occurred_at": occurred_at.isoformat(), "actor_id": actor_id,
+            "data": data}
 
 
 class OutboxRelay:
@@ -83,7 +85,8 @@ class OutboxRelay:
             for row in rows:
                 try:
                     self.publisher.publish(
-                        event_body(row.id, row.event_type, row.payload, row.created_at),
+                        event_body(row.id, row.event_type, row.payload, row.created_at,
+                                   row.headers.get("nameko.user_id")),
                         exchange=self.exchange,
                         routing_key=row.event_type,
                         headers=dict(row.headers),

@@ -229,3 +229,24 @@ class PortalAccess(Base):
         JSONB, default=lambda: dict.fromkeys(NOTIFICATION_CATEGORIES, True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
                                                  onupdate=_now)
+
+
+class PortalSettings(Base):
+    """What clients may do in the firm's portal; one row per firm, made on first read."""
+
+    __tablename__ = "portal_settings"
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("firms.id", name="fk_portal_settings_firm"),
+                                               primary_key=True)
+    prepayment: Mapped[bool] = mapped_column(Boolean, default=False)
+    done_uploading: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_rename: Mapped[bool] = mapped_column(Boolean, default=False)
+    appointments: Mapped[bool] = mapped_column(Boolean, default=False)
+    announcement: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Clients may start chat threads unless the firm turns it off (TaxDome's default).
+    clients_create_chats: Mapped[bool] = mapped_column(Boolean, default=True)
+    client_organizers: Mapped[bool] = mapped_column(Boolean, default=False)
+    work_in_progress: Mapped[bool] = mapped_column(Boolean, default=False)
+    announcement_text: Mapped[str] = mapped_column(String(2000), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
+                                                 onupdate=_now)

@@ -213,3 +213,21 @@ class JobSchema(Schema):
 
 
 JobPageSchema = page_schema(JobSchema, "JobPage")
+
+
+class PortalSettingsSchema(Schema):
+    prepayment = fields.Boolean(metadata={"description": "Clients may pay in advance for credit"})
+    done_uploading = fields.Boolean(metadata={"description": "Clients get a Done uploading button"})
+    auto_rename = fields.Boolean(metadata={"description": "Uploaded documents are renamed automatically"})
+    appointments = fields.Boolean(metadata={"description": "Clients may book appointments"})
+    announcement = fields.Boolean(metadata={"description": "The announcement shows in the portal"})
+    clients_create_chats = fields.Boolean(metadata={"description": "Clients may start chat threads"})
+    client_organizers = fields.Boolean(metadata={"description": "Clients may create organizers"})
+    work_in_progress = fields.Boolean(metadata={"description": "Clients see their jobs' client statuses"})
+    announcement_text = fields.String(validate=validate.Length(max=2000))
+    updated_at = Timestamp(dump_only=True)
+
+
+class PortalSettingsPatchSchema(PortalSettingsSchema):
+    class Meta:
+        exclude = ("updated_at",)

@@ -6,7 +6,7 @@ from typing import Any
 
 from nameko.rpc import RpcProxy
 
-from crm import access, accounts, contacts, identity, jobs
+from crm import access, accounts, contacts, identity, jobs, portal_settings
 from crm.models import User, messaging
 from crm.schemas import (
     AcceptInvitationSchema,
@@ -33,6 +33,8 @@ from crm.schemas import (
     LoginResultSchema,
     LoginSchema,
     MeSchema,
+    PortalSettingsPatchSchema,
+    PortalSettingsSchema,
     PrincipalSchema,
     SignupResultSchema,
     SignupSchema,
@@ -330,3 +332,20 @@ class CrmService(PortaService):
         job = JobSchema().dump(jobs.update_job(self.db.session, self._actor(), _id(job_id), data))
         self.db.emit("job_updated", {"job": job, "changed": sorted(data)})
         return job
+
+    # -- portal settings ------------------------------------------------------------------
+
+    @rpc
+    def get_portal_settings(self) -> dict:
+        return PortalSettingsSchema().dump(portal_settings.get_settings(self.db.session, self._actor()))
+
+    @rpc
+    @write
+    def update_portal_settings(self, payload: dict) -> dict:
+        data = validated(PortalSettingsPatchSchema(), payload)
+        actor = self._actor()
+        settings, changes = portal_settings.update_settings(self.db.session, actor, data)
+        if changes:
+            # The activity feed records who changed what, from which value to which.
+            self.db.emit("portal_settings_changed", {"firm_id": str(actor.firm_id), "changes": changes})
+        return PortalSettingsSchema().dump(settings)
