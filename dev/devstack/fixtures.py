@@ -325,3 +325,36 @@ def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context()
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="session")
+def service_engine(migrated: Callable[[str], str]) -> Iterator[Callable[[str], Any]]:
+    """`service_engine("crm")`: a SQLAlchemy engine on that service's migrated database of this run."""
+    from sqlalchemy import create_engine
+
+    engines: dict[str, Any] = {}
+
+    def engine_for(service: str) -> Any:
+        if service not in engines:
+            engines[service] = create_engine(migrated(service))
+        return engines[service]
+
+    yield engine_for
+    for engine in engines.values():
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def rolled_back(engine: Any) -> Iterator[Any]:
+    """A session whose work, commits included, is rolled back at the end: tests never see each other's rows."""
+    from sqlalchemy.orm import Session
+
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()

@@ -2,29 +2,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
+from devstack.fixtures import rolled_back
 
 from crm import identity
 
 
-@pytest.fixture(scope="session")
-def crm_engine(migrated):
-    engine = create_engine(migrated("crm"))
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
-def db(crm_engine):
-    """A session whose work is rolled back after each test, so tests never see each other's rows."""
-    connection = crm_engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    yield session
-    session.close()
-    outer.rollback()
-    connection.close()
+def db(service_engine):
+    with rolled_back(service_engine("crm")) as session:
+        yield session
 
 
 @pytest.fixture

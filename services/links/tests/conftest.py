@@ -7,10 +7,10 @@ import uuid
 from contextlib import contextmanager
 
 import pytest
+from devstack.fixtures import rolled_back
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from psycogreen.eventlet import patch_psycopg
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from links.service import LinksService
@@ -27,22 +27,14 @@ def links_url(migrated):
 
 
 @pytest.fixture(scope="session")
-def links_engine(links_url):
-    engine = create_engine(links_url)
-    yield engine
-    engine.dispose()
+def links_engine(service_engine):
+    return service_engine("links")
 
 
 @pytest.fixture
 def db(links_engine):
-    """A session whose work is rolled back after each test, so tests never see each other's rows."""
-    connection = links_engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
-    yield session
-    session.close()
-    outer.rollback()
-    connection.close()
+    with rolled_back(links_engine) as session:
+        yield session
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 import eventlet
 import pytest
 from devstack.environment import free_port, smtp_address
-from sqlalchemy import create_engine, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from notifications.models import SentEmail, messaging
@@ -20,10 +20,8 @@ def notifications_url(migrated):
 
 
 @pytest.fixture(scope="session")
-def session_engine(notifications_url):
-    engine = create_engine(notifications_url)
-    yield engine
-    engine.dispose()
+def session_engine(service_engine):
+    return service_engine("notifications")
 
 
 @pytest.fixture
