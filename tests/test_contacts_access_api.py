@@ -18,7 +18,9 @@ def account_with_jane(firm):
 
 def test_access_lists_one_row_per_email_switched_off(account_with_jane):
     api, account, jane = account_with_jane
-    rows = api.get(f"/api/v1/accounts/{account['id']}/access").json()["items"]
+    listed = api.get(f"/api/v1/accounts/{account['id']}/access").json()
+    assert listed["next_cursor"] is None
+    rows = listed["items"]
     assert [(r["email"], r["contact_id"], r["login"], r["notify"], r["email_sync"], r["status"]) for r in rows] == [
         (e, jane["id"], False, False, False, "none") for e in jane["emails"]]
 

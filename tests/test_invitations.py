@@ -102,6 +102,7 @@ def test_invited_client_sets_a_password_in_the_browser_and_lands_in_the_portal(c
     # LOGIN off removes the account from her portal at once, session included.
     token = page.evaluate("sessionStorage.getItem('porta_token')")
     api, account, address = client_invited["api"], client_invited["account"], client_invited["address"]
+    assert api_for(token).get("/portal/v1/accounts").json()["next_cursor"] is None
     assert [a["name"] for a in api_for(token).get("/portal/v1/accounts").json()["items"]] == ["Smith Family"]
     api.patch(f"/api/v1/accounts/{account['id']}/access/{address}", json={"login": False})
     assert api_for(token).get("/portal/v1/accounts").json()["items"] == []

@@ -113,7 +113,10 @@ class AccountQuerySchema(PageQuerySchema):
 
 
 class AccountListSchema(Schema):
+    """Every account at once (a client has a few): `next_cursor` is always null."""
+
     items = fields.List(fields.Nested(AccountSchema))
+    next_cursor = fields.Constant(None, dump_only=True)
 
 
 TeamPageSchema = page_schema(UserSchema, "TeamPage")
@@ -174,7 +177,10 @@ class BulkAccessSchema(Schema):
 
 
 class AccessListSchema(Schema):
+    """Every row at once (an account has a handful of emails): `next_cursor` is always null."""
+
     items = fields.List(fields.Nested(AccessSchema))
+    next_cursor = fields.Constant(None, dump_only=True)
 
 
 class CategoriesSchema(Schema):
