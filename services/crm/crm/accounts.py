@@ -13,12 +13,16 @@ from shared.errors import NotFound, ValidationFailed
 from shared.paging import newest_first
 
 
+def visible_account_ids(actor: User) -> Any:
+    """The ids of the accounts an employee without view_all_accounts is assigned to (a subquery)."""
+    return select(AccountAssignment.account_id).where(AccountAssignment.user_id == actor.id)
+
+
 def _visible(actor: User) -> Any:
     """The accounts this staff member may see: all of the firm's, or those he is assigned to."""
     query = select(Account).where(Account.firm_id == actor.firm_id)
     if not sees_all_accounts(actor):
-        query = query.where(Account.id.in_(
-            select(AccountAssignment.account_id).where(AccountAssignment.user_id == actor.id)))
+        query = query.where(Account.id.in_(visible_account_ids(actor)))
     return query
 
 

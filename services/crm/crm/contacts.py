@@ -4,14 +4,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
-from crm.accounts import get_account
+from crm.accounts import get_account, visible_account_ids
 from crm.identity import normalise_email
 from crm.models import AccountContact, Contact, ContactEmail, User
-from crm.permissions import require_right
-from shared.errors import Conflict, NotFound, ValidationFailed
+from crm.permissions import require_right, sees_all_accounts
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 def _clean_emails(emails: list[str]) -> list[str]:
@@ -42,8 +42,19 @@ def create_contact(db: DbSession, actor: User, data: dict[str, Any]) -> Contact:
     return contact
 
 
+def _visible(actor: User) -> Any:
+    """Contacts linked to an account the actor may see, or to none yet (so he can link a new one)."""
+    query = select(Contact).where(Contact.firm_id == actor.firm_id)
+    if not sees_all_accounts(actor):
+        linked_to_visible = select(AccountContact.contact_id).where(
+            AccountContact.account_id.in_(visible_account_ids(actor)))
+        linked_anywhere = select(AccountContact.contact_id).where(AccountContact.firm_id == actor.firm_id)
+        query = query.where(or_(Contact.id.in_(linked_to_visible), Contact.id.not_in(linked_anywhere)))
+    return query
+
+
 def get_contact(db: DbSession, actor: User, contact_id: uuid.UUID) -> Contact:
-    contact = db.scalar(select(Contact).where(Contact.id == contact_id, Contact.firm_id == actor.firm_id))
+    contact = db.scalar(_visible(actor).where(Contact.id == contact_id))
     if contact is None:
         raise NotFound("No such contact.")
     return contact
@@ -58,6 +69,13 @@ def update_contact(db: DbSession, actor: User, contact_id: uuid.UUID, data: dict
         if field in data:
             setattr(contact, field, data[field].strip())
     replaced: dict[str, str] = {}
+    if "emails" in data and not sees_all_accounts(actor):
+        # An address change moves pending invitations on every account the contact is linked to.
+        hidden = db.scalar(select(func.count()).select_from(AccountContact).where(
+            AccountContact.contact_id == contact.id, AccountContact.account_id.not_in(visible_account_ids(actor))))
+        if hidden:
+            raise Forbidden("This contact is linked to accounts you are not assigned to; "
+                            "ask someone who sees them to change its addresses.")
     if "emails" in data:
         emails = _clean_emails(data["emails"])
         _claim_emails(db, actor, contact.id, emails)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from crm import access, accounts, contacts, identity
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 @pytest.fixture
@@ -192,3 +192,30 @@ def test_one_client_user_sees_every_account_he_was_given(db, owner, account, lin
     client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
     identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
     assert {a.id for a in access.portal_accounts(db, client)} == {account.id, second.id}
+
+
+def test_a_contact_of_an_account_hidden_from_the_employee_is_not_found(db, owner, account, linked,
+                                                                       employee_factory):
+    employee = employee_factory("manage_accounts")
+    with pytest.raises(NotFound):
+        contacts.get_contact(db, employee, linked.id)
+    with pytest.raises(NotFound):
+        contacts.update_contact(db, employee, linked.id, {"first_name": "Mine"})
+
+
+def test_an_unlinked_contact_is_visible_so_it_can_be_linked(db, owner, jane, employee_factory):
+    assert contacts.get_contact(db, employee_factory("manage_accounts"), jane.id).id == jane.id
+
+
+def test_an_employee_cannot_move_invitations_of_accounts_he_does_not_see(db, owner, account, linked,
+                                                                         employee_factory):
+    """The escalation the permission matrix found: re-addressing a pending invitation to himself."""
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    mine = accounts.create_account(db, owner, {"name": "Mine", "type": "company", "guest": False})
+    contacts.link_contact(db, owner, mine.id, linked.id)
+    employee = employee_factory("manage_accounts")
+    accounts.assign_team(db, owner, mine.id, [employee.id])
+    assert contacts.get_contact(db, employee, linked.id).id == linked.id
+    with pytest.raises(Forbidden):
+        contacts.update_contact(db, employee, linked.id, {"emails": ["emma@a.example"]})
+    assert contacts.update_contact(db, employee, linked.id, {"first_name": "Janet"})[0].first_name == "Janet"

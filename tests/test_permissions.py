@@ -1,0 +1,332 @@
+"""The permission matrix: every staff route of the served OpenAPI document, walked by every kind of caller.
+
+API.md: "Owner and admins may do everything. An employee sees only the accounts assigned to him,
+unless he has view_all_accounts; document and billing writes need the matching right." Staff
+tokens open /api/v1, client (portal) tokens get 403 there, no token is 401.
+
+Derived for crm's routes (MATRIX below is the one table of expected outcomes):
+- owner, admin: everything.
+- employee, reads: an account he is assigned to (`mine`) answers; one he is not (`other`) is
+  404 unless he has `view_all_accounts`. A contact, a job, an access row or a list under an
+  account is as visible as that account.
+- employee, writes of accounts, contacts, links, access, jobs and account teams: need
+  `manage_accounts`; 403 when he can see the target but lacks the right, 404 when he cannot
+  see it (never reveal what he may not see). Creating (no target yet) is 403 without the right.
+  The bulk access route decides on the right before it reads any item, so without the right
+  it is 403 whatever the items name (that 403 reveals nothing about them).
+- employee, team management (invite, change, remove) and firm settings: owner/admin only, 403.
+  Reading the team, /me and the portal settings is open to all staff.
+- `manage_documents` and `manage_billing` change nothing on crm's routes.
+- client token: 403 on every /api/v1 route but logout (any token may end its own session).
+- no token: 401.
+
+Real tokens: the owner from signup; every other staff member invited with POST /api/v1/team and
+activated through the emailed link; the client invited through portal access LOGIN and activated
+the same way. Each role's users are made once per module; each role's test makes its own fresh
+accounts, contacts, jobs and team member to act on, then walks MATRIX row by row (destructive rows
+last) and reports every cell that differs, not only the first.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from devstack.fixtures import Mailbox
+
+PASSWORD = "correct horse battery staple"
+
+# Columns of MATRIX, in order. `emp_*` are employees with exactly the rights named (none for `emp`).
+ROLES = ("owner", "admin", "emp", "emp_manage", "emp_view_all", "emp_manage_view_all", "emp_documents",
+         "emp_billing", "client", "anonymous")
+STAFF_RIGHTS = {
+    "admin": ("admin", []),
+    "emp": ("employee", []),
+    "emp_manage": ("employee", ["manage_accounts"]),
+    "emp_view_all": ("employee", ["view_all_accounts"]),
+    "emp_manage_view_all": ("employee", ["manage_accounts", "view_all_accounts"]),
+    "emp_documents": ("employee", ["manage_documents"]),
+    "emp_billing": ("employee", ["manage_billing"]),
+}
+
+# What GET /api/v1/accounts?q=<this role's tag> lists, besides its status: which of the role's two accounts.
+BOTH, MINE = "200 mine+other", "200 mine"
+
+# Placeholders in paths and bodies, each naming one of the objects a role's test makes fresh:
+#   {mine} an account the acting employee is assigned to, {other} one he is not assigned to;
+#   {mine_contact}/{other_contact} a contact linked only to that account, {mine_email}/{other_email} its
+#   address (portal LOGIN on: an invitation is pending); {loose_contact} a contact linked to nothing;
+#   {mine_job}/{other_job} a job on that account; {member} an invited team member; {me} the actor's id;
+#   {tag} the role's unique tag (in its account names); {fresh} a never-used address.
+# Rows run in this order: reads, then writes, then what deletes.
+MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
+    # method  path                                              body
+    #     owner  admin  emp    manage view   m+view docs   bill   client anon
+    ("GET", "/api/v1/me", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/team", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/settings/portal", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/accounts?q={tag}", None,
+     (BOTH, BOTH, MINE, MINE, BOTH, BOTH, MINE, MINE, 403, 401)),
+    ("GET", "/api/v1/accounts/{mine}", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/accounts/{other}", None,
+     (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)),
+    ("GET", "/api/v1/contacts/{mine_contact}", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/contacts/{other_contact}", None,
+     (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)),
+    ("GET", "/api/v1/accounts/{mine}/access", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/accounts/{other}/access", None,
+     (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)),
+    ("GET", "/api/v1/accounts/{mine}/access/{mine_email}/notifications", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/accounts/{other}/access/{other_email}/notifications", None,
+     (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)),
+    ("GET", "/api/v1/accounts/{mine}/jobs", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/accounts/{other}/jobs", None,
+     (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)),
+    # -- team and firm settings: owner and admins only
+    ("POST", "/api/v1/team", {"name": "New", "email": "{fresh}", "role": "employee"},
+     (201, 201, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/team/{member}", {"rights": ["manage_billing"]},
+     (200, 200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/settings/portal", {"announcement": False},
+     (200, 200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # -- account writes: manage_accounts, on what he can see
+    ("POST", "/api/v1/accounts", {"name": "{tag} created", "type": "company"},
+     (201, 201, 403, 201, 403, 201, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/accounts/{mine}", {"name": "{tag} mine renamed"},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/accounts/{other}", {"name": "{tag} other renamed"},
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    ("PUT", "/api/v1/accounts/{mine}/team", {"user_ids": ["{me}"]},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PUT", "/api/v1/accounts/{other}/team", {"user_ids": ["{me}"]},
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    # -- contacts and links
+    ("POST", "/api/v1/contacts", {"first_name": "New", "last_name": "Contact", "emails": ["{fresh}"]},
+     (201, 201, 403, 201, 403, 201, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/contacts/{mine_contact}", {"first_name": "Renamed"},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/contacts/{other_contact}", {"first_name": "Renamed"},
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    ("POST", "/api/v1/accounts/{mine}/contacts", {"contact_id": "{loose_contact}"},
+     (201, 201, 403, 201, 403, 201, 403, 403, 403, 401)),
+    ("POST", "/api/v1/accounts/{other}/contacts", {"contact_id": "{loose_contact}"},
+     (201, 201, 404, 404, 403, 201, 404, 404, 403, 401)),
+    # -- portal access
+    ("PATCH", "/api/v1/accounts/{mine}/access/{mine_email}", {"notify": True},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/accounts/{other}/access/{other_email}", {"notify": True},
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    ("POST", "/api/v1/accounts/{mine}/access/{mine_email}/reinvite", None,
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("POST", "/api/v1/accounts/{other}/access/{other_email}/reinvite", None,
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    ("PUT", "/api/v1/accounts/{mine}/access/{mine_email}/notifications", {"categories": {"proposals": False}},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PUT", "/api/v1/accounts/{other}/access/{other_email}/notifications", {"categories": {"proposals": False}},
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    ("PATCH", "/api/v1/access", {"items": [{"account_id": "{mine}", "email": "{mine_email}", "notify": True}]},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/access", {"items": [{"account_id": "{other}", "email": "{other_email}", "notify": True}]},
+     (200, 200, 403, 404, 403, 200, 403, 403, 403, 401)),
+    # -- jobs
+    ("POST", "/api/v1/accounts/{mine}/jobs", {"name": "Tax return", "status": "Open"},
+     (201, 201, 403, 201, 403, 201, 403, 403, 403, 401)),
+    ("POST", "/api/v1/accounts/{other}/jobs", {"name": "Tax return", "status": "Open"},
+     (201, 201, 404, 404, 403, 201, 404, 404, 403, 401)),
+    ("PATCH", "/api/v1/jobs/{mine_job}", {"status": "Done"},
+     (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
+    ("PATCH", "/api/v1/jobs/{other_job}", {"status": "Done"},
+     (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    # -- what deletes, last
+    ("DELETE", "/api/v1/accounts/{mine}/contacts/{mine_contact}", None,
+     (204, 204, 403, 204, 403, 204, 403, 403, 403, 401)),
+    ("DELETE", "/api/v1/accounts/{other}/contacts/{other_contact}", None,
+     (204, 204, 404, 404, 403, 204, 404, 404, 403, 401)),
+    ("DELETE", "/api/v1/team/{member}", None,
+     (204, 204, 403, 403, 403, 403, 403, 403, 403, 401)),
+    ("DELETE", "/api/v1/accounts/{mine}", None,
+     (204, 204, 403, 204, 403, 204, 403, 403, 403, 401)),
+    ("DELETE", "/api/v1/accounts/{other}", None,
+     (204, 204, 404, 404, 403, 204, 404, 404, 403, 401)),
+    # logout runs with a second session of the same user (a fresh login), so the role keeps its token
+    ("POST", "/api/v1/auth/logout", None,
+     (204, 204, 204, 204, 204, 204, 204, 204, 204, 401)),
+]
+
+# Placeholder -> the OpenAPI path parameter it stands for.
+PARAMETER_OF = {"mine": "account_id", "other": "account_id", "mine_contact": "contact_id",
+                "other_contact": "contact_id", "mine_email": "email", "other_email": "email",
+                "mine_job": "job_id", "other_job": "job_id", "member": "member_id"}
+
+
+def spec_path(path: str) -> str:
+    """`/api/v1/accounts/{mine}/access/{mine_email}?x=1` -> `/api/v1/accounts/{account_id}/access/{email}`."""
+    return re.sub(r"{(\w+)}", lambda m: "{" + PARAMETER_OF[m.group(1)] + "}", path.split("?")[0])
+
+
+def fill(template: Any, values: dict[str, str]) -> Any:
+    if isinstance(template, str):
+        return template.format_map(values)
+    if isinstance(template, list):
+        return [fill(item, values) for item in template]
+    if isinstance(template, dict):
+        return {key: fill(value, values) for key, value in template.items()}
+    return template
+
+
+class Http:
+    """Requests to the running gateway as one caller (no token: anonymous)."""
+
+    def __init__(self, base_url: str, token: str | None = None) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def __call__(self, method: str, path: str, body: Any = None) -> requests.Response:
+        return self.session.request(method, self.base_url + path, timeout=30,
+                                    **({"json": body} if body is not None else {}))
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        """A setup call that must succeed; its JSON body."""
+        resp = self(method, path, body)
+        assert resp.status_code < 300, f"setup {method} {path}: {resp.status_code} {resp.text}"
+        return resp.json() if resp.content else None
+
+
+def invitation_token(message: Any) -> str:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    return re.search(r"https?://\S+/p/([A-Za-z0-9_-]+)", text).group(1)
+
+
+def accept(base_url: str, mailbox: Mailbox, address: str) -> dict[str, Any]:
+    """Reads the invitation emailed to `address`, sets PASSWORD with it; returns `{token, user}`."""
+    message = mailbox.wait_for(lambda m: address in m["To"], timeout=30)
+    resp = Http(base_url)("POST", f"/api/public/invitations/{invitation_token(message)}", {"password": PASSWORD})
+    assert resp.status_code == 200, f"accepting the invitation of {address}: {resp.status_code} {resp.text}"
+    return resp.json()
+
+
+@pytest.fixture(scope="module")
+def spec(base_url) -> dict[str, Any]:
+    return requests.get(base_url + "/openapi.json", timeout=30).json()
+
+
+@pytest.fixture(scope="module")
+def people(base_url, porta_env) -> dict[str, Any]:
+    """One firm with a user of every role, each with a live token: `{"owner": Http, ..., "users": {...}}`."""
+    mailbox = Mailbox(Path(porta_env["PORTA_MAIL_DIR"]))  # the `mailbox` fixture is per test; this is per module
+    run = uuid.uuid4().hex[:8]
+    owner_email = f"owner-{run}@example.com"
+    signed = Http(base_url)("POST", "/api/v1/auth/signup", {"firm_name": "Matrix CPA", "name": "Olive Owner",
+                                                             "email": owner_email, "password": PASSWORD})
+    assert signed.status_code == 201, signed.text
+    owner = Http(base_url, signed.json()["token"])
+    users = {"owner": {"id": signed.json()["user"]["id"], "email": owner_email, "token": signed.json()["token"]}}
+    # Invite every staff member at once, then accept each emailed invitation.
+    for role, (team_role, rights) in STAFF_RIGHTS.items():
+        address = f"{role.replace('_', '-')}-{run}@example.com"
+        member = owner.ok("POST", "/api/v1/team", {"name": role, "email": address, "role": team_role,
+                                                   "rights": rights})
+        users[role] = {"id": member["id"], "email": address}
+    # The client: a contact of an account of the firm, portal LOGIN on.
+    home = owner.ok("POST", "/api/v1/accounts", {"name": f"Client home {run}", "type": "family"})
+    client_address = f"client-{run}@example.com"
+    contact = owner.ok("POST", "/api/v1/contacts", {"first_name": "Cleo", "last_name": "Client",
+                                                    "emails": [client_address]})
+    owner.ok("POST", f"/api/v1/accounts/{home['id']}/contacts", {"contact_id": contact["id"]})
+    owner.ok("PATCH", f"/api/v1/accounts/{home['id']}/access/{client_address}", {"login": True})
+    for role in STAFF_RIGHTS:
+        accepted = accept(base_url, mailbox, users[role]["email"])
+        assert accepted["user"]["kind"] == "staff" and accepted["user"]["id"] == users[role]["id"]
+        users[role]["token"] = accepted["token"]
+    accepted = accept(base_url, mailbox, client_address)
+    assert accepted["user"]["kind"] == "client"
+    users["client"] = {"id": accepted["user"]["id"], "email": client_address, "token": accepted["token"]}
+    for role, user in users.items():  # each token is what it claims to be
+        me = Http(base_url, user["token"])("GET", "/api/v1/me")
+        assert me.status_code == (403 if role == "client" else 200), f"{role}: {me.status_code} {me.text}"
+    return {"owner": owner, "users": users}
+
+
+def targets(owner: Http, actor_id: str | None, run: str) -> dict[str, str]:
+    """Fresh objects for one role to act on; the actor (if staff) is assigned to `mine` only."""
+    mine = owner.ok("POST", "/api/v1/accounts", {"name": f"{run} mine", "type": "company"})["id"]
+    other = owner.ok("POST", "/api/v1/accounts", {"name": f"{run} other", "type": "company"})["id"]
+    if actor_id:
+        owner.ok("PUT", f"/api/v1/accounts/{mine}/team", {"user_ids": [actor_id]})
+    values = {"mine": mine, "other": other, "tag": run, "me": actor_id or str(uuid.uuid4())}
+    for side, account in (("mine", mine), ("other", other)):
+        address = f"{side}-{run}@example.com"
+        contact = owner.ok("POST", "/api/v1/contacts", {"first_name": side, "last_name": run, "emails": [address]})
+        owner.ok("POST", f"/api/v1/accounts/{account}/contacts", {"contact_id": contact["id"]})
+        owner.ok("PATCH", f"/api/v1/accounts/{account}/access/{address}", {"login": True})  # pending: reinvite works
+        job = owner.ok("POST", f"/api/v1/accounts/{account}/jobs", {"name": "Bookkeeping", "status": "Open"})
+        values |= {f"{side}_contact": contact["id"], f"{side}_email": address, f"{side}_job": job["id"]}
+    values["loose_contact"] = owner.ok("POST", "/api/v1/contacts", {"first_name": "Loose", "last_name": run})["id"]
+    values["member"] = owner.ok("POST", "/api/v1/team", {"name": "Target", "email": f"member-{run}@example.com",
+                                                         "role": "employee"})["id"]
+    return values
+
+
+def outcome(resp: requests.Response, path: str, values: dict[str, str]) -> Any:
+    """The status; for the account list, also which of the role's two accounts it shows."""
+    if path.startswith("/api/v1/accounts?") and resp.status_code == 200:
+        ids = {item["id"] for item in resp.json()["items"]}
+        seen = [side for side in ("mine", "other") if values[side] in ids]
+        return f"200 {'+'.join(seen) or 'nothing'}"
+    return resp.status_code
+
+
+def served(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    """(METHOD, path) of every /api/v1 operation that needs a token."""
+    return {(method.upper(), path) for path, operations in spec["paths"].items() if path.startswith("/api/v1/")
+            for method, operation in operations.items() if operation.get("security")}
+
+
+def test_the_matrix_covers_every_staff_route_the_gateway_serves(spec):
+    assert all(len(row[3]) == len(ROLES) for row in MATRIX)
+    in_matrix = {(method, spec_path(path)) for method, path, _, _ in MATRIX}
+    missing = served(spec) - in_matrix
+    assert not missing, f"routes with no row in MATRIX: {sorted(missing)}"
+    stale = in_matrix - served(spec)
+    assert not stale, f"MATRIX rows for routes the gateway does not serve: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_permission_matrix(role, people, spec, base_url):
+    column = ROLES.index(role)
+    user = people["users"].get(role)
+    actor = Http(base_url, user["token"] if user else None)
+    values = targets(people["owner"], user["id"] if user and role != "client" else None,
+                     f"{role.replace('_', '')}{uuid.uuid4().hex[:8]}")
+    routes = served(spec)
+    failures, done = [], 0
+    for method, path, body, expected in MATRIX:
+        if (method, spec_path(path)) not in routes:
+            continue  # reported once, by the coverage test
+        caller = actor
+        if path == "/api/v1/auth/logout" and user:  # end a second session, keep the role's token
+            login = Http(base_url)("POST", "/api/v1/auth/login", {"email": user["email"], "password": PASSWORD})
+            assert login.status_code == 200, login.text
+            caller = Http(base_url, login.json()["token"])
+        row_values = {**values, "fresh": f"fresh-{uuid.uuid4().hex[:12]}@example.com"}
+        resp = caller(method, fill(path, row_values), fill(body, row_values))
+        actual = outcome(resp, path, row_values)
+        done += 1
+        if actual != expected[column]:
+            failures.append(f"{role}: {method} {path} expected {expected[column]}, got {actual}: {resp.text[:160]}")
+    assert done >= 40
+    if failures:
+        pytest.fail(f"{len(failures)} of {done} cells differ:\n" + "\n".join(failures), pytrace=False)
