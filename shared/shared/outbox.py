@@ -106,6 +106,7 @@ class OutboxRelay:
                     (log.warning if row.attempts == 0 else log.debug)(
                         "event %s %s not published yet: %r", row.event_type, row.id, exc)
                     continue
-                conn.execute(update(t).where(t.c.id == row.id).values(published_at=func.clock_timestamp(), last_error=None))
+                conn.execute(
+                    update(t).where(t.c.id == row.id).values(published_at=func.clock_timestamp(), last_error=None))
                 published += 1
         return published
