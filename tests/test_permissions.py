@@ -71,6 +71,11 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("GET", "/api/v1/settings/portal", None,
      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    # The feed filters itself to what the caller may see: an account he cannot see is an empty list.
+    ("GET", "/api/v1/activity", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/activity?account_id={other}", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("GET", "/api/v1/accounts?q={tag}", None,
      (BOTH, BOTH, MINE, MINE, BOTH, BOTH, MINE, MINE, 403, 401)),
     ("GET", "/api/v1/accounts/{mine}", None,

@@ -10,7 +10,19 @@ from gateway import errors
 from gateway.media import json_handlers
 from gateway.middleware import AuthMiddleware, ClientAddressMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.openapi import build_spec
-from gateway.resources import access, accounts, contacts, identity, jobs, portal, portal_settings, public, system, team
+from gateway.resources import (
+    access,
+    accounts,
+    activity,
+    contacts,
+    identity,
+    jobs,
+    portal,
+    portal_settings,
+    public,
+    system,
+    team,
+)
 from shared.config import Settings, load_settings
 
 
@@ -41,6 +53,7 @@ def routes(rpc: Any) -> list[tuple[str, Any]]:
         ("/api/v1/accounts/{account_id:uuid}/jobs", jobs.AccountJobs(rpc)),
         ("/api/v1/jobs/{job_id:uuid}", jobs.Job(rpc)),
         ("/api/v1/settings/portal", portal_settings.PortalSettings(rpc)),
+        ("/api/v1/activity", activity.Activity(rpc)),
         ("/portal/v1/accounts", portal.PortalAccounts(rpc)),
         ("/api/public/links/{token}", public.LinkInfo(rpc)),
         ("/api/public/invitations/{token}", public.AcceptInvitation(rpc)),

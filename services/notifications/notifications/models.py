@@ -1,4 +1,5 @@
-"""The notifications service's own tables: the messaging tables and every email it was asked to send."""
+"""The notifications service's own tables: the messaging tables, every email it was asked to send, and
+the activity feed."""
 from __future__ import annotations
 
 import uuid
@@ -57,3 +58,30 @@ class SentEmail(Base):
     message_id: Mapped[str] = mapped_column(String(250))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Activity(Base):
+    """One entry of a firm's activity feed: one event another service emitted, as it was received.
+
+    `id` is the event's id, so an event can never make two entries. `created_at` is when this service
+    recorded it and orders the feed (keyset paging on it never misses an entry that arrives late);
+    `occurred_at` is when the change committed in the emitting service.
+    """
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_firm_created", "firm_id", "created_at", "id"),
+        Index("ix_activity_firm_account_created", "firm_id", "account_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    account_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # Who did it, when the event says (None: the system, or a public page such as an invitation).
+    actor_user_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    event_type: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(50))  # the emitting service
+    summary: Mapped[str] = mapped_column(String(500))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())

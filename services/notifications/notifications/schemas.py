@@ -1,5 +1,7 @@
 """The notifications service's payloads: what its RPCs accept (validated here) and return.
 
+The gateway documents the activity feed with ActivityQuerySchema and ActivityPageSchema.
+
 Each email template has a context schema naming the variables it needs: a send with a missing,
 misspelt or malformed variable is refused at the call (422) instead of failing later in the queue.
 """
@@ -10,6 +12,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from notifications.models import EMAIL_STATUSES
+from shared.schemas import PageQuerySchema, Timestamp, page_schema
 
 
 def _url(**kwargs: Any) -> fields.Url:
@@ -74,3 +77,23 @@ class SendEmailSchema(Schema):
 class SendEmailResultSchema(Schema):
     id = fields.UUID()
     status = fields.String(validate=validate.OneOf(EMAIL_STATUSES))
+
+
+class ActivityQuerySchema(PageQuerySchema):
+    account_id = fields.UUID(load_default=None, metadata={"description": "Only this account's activity"})
+
+
+class ActivityItemSchema(Schema):
+    """One entry of the activity feed: one event of another service, as it was received."""
+
+    id = fields.UUID()
+    event_type = fields.String(metadata={"description": "The event, e.g. `account_created`, `link_redeemed`"})
+    account_id = fields.UUID(allow_none=True, metadata={"description": "The account it concerns, if any"})
+    actor_id = fields.UUID(attribute="actor_user_id", allow_none=True,
+                           metadata={"description": "The user who did it; null when unknown"})
+    summary = fields.String(metadata={"description": "One line for people, e.g. 'Account “Smith Family” created'"})
+    data = fields.Dict(metadata={"description": "The event's data as the emitting service sent it"})
+    occurred_at = Timestamp(metadata={"description": "When the change was made"})
+
+
+ActivityPageSchema = page_schema(ActivityItemSchema, "ActivityPage")

@@ -1,26 +1,35 @@
 """The notifications service's entrypoints: validate, call the domain, commit, dump."""
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from notifications import outgoing
+from notifications import activity, outgoing
+from notifications.consumers import every_event
 from notifications.dependencies import Mailer
 from notifications.models import SentEmail, messaging
-from notifications.schemas import SendEmailResultSchema, SendEmailSchema
+from notifications.schemas import ActivityPageSchema, ActivityQuerySchema, SendEmailResultSchema, SendEmailSchema
 from shared.config import load_settings
+from shared.context import require_principal
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
+from shared.errors import Forbidden
 from shared.rpc import rpc
 from shared.schemas import validated
 from shared.service import PortaService
+
+log = logging.getLogger(__name__)
 
 # Seconds between two sweeps of the queued emails in each instance.
 SWEEP_INTERVAL = 5.0
 # How long an emailed invitation link works; a reinvite replaces it sooner.
 INVITATION_LIFETIME = timedelta(days=14)
+# The crm right that opens every account of the firm (owner and admins have it implicitly).
+VIEW_ALL = "view_all_accounts"
 
 
 class NotificationsService(PortaService):
@@ -28,6 +37,7 @@ class NotificationsService(PortaService):
     db = Database(messaging)
     mail = Mailer()
     links = RpcProxy("links")
+    crm = RpcProxy("crm")
 
     @rpc
     @write
@@ -71,6 +81,49 @@ class NotificationsService(PortaService):
             "firm_name": data["firm_name"], "inviter_name": data["inviter_name"], "recipient_name": member["name"],
             "accept_url": self._invitation_url(member["firm_id"], member["id"]),
         }})
+
+    # -- the activity feed ------------------------------------------------------------------------
+
+    @every_event("crm", "notifications.activity.crm")
+    def record_crm_activity(self, event: dict) -> None:
+        """Every crm event, whatever its type, becomes one feed entry."""
+        self._record_activity("crm", event)
+
+    @every_event("links", "notifications.activity.links")
+    def record_links_activity(self, event: dict) -> None:
+        """Every links event, whatever its type, becomes one feed entry."""
+        self._record_activity("links", event)
+
+    def _record_activity(self, source: str, event: dict) -> None:
+        entry = activity.describe(source, event, self.context.principal)
+        if entry is None:
+            log.debug("event %s.%s %s names no firm: not in the activity feed", source, event["type"], event["id"])
+            return
+        activity.record(self.db.session, source, event, entry)
+
+    @rpc
+    def list_activity(self, query: dict) -> dict:
+        """The caller's firm's feed, newest first: `{limit?, cursor?, account_id?}` -> `{items, next_cursor}`."""
+        principal = require_principal(self.context.principal)
+        if principal.kind != "staff":
+            raise Forbidden("The activity feed is for the firm's staff.")
+        params = validated(ActivityQuerySchema(), query)
+        items, cursor = activity.list_activity(self.db.session, uuid.UUID(principal.firm_id), params["account_id"],
+                                               params["limit"], params["cursor"], self._visible_accounts())
+        return ActivityPageSchema().dump({"items": items, "next_cursor": cursor})
+
+    def _visible_accounts(self) -> set[uuid.UUID] | None:
+        """The accounts the caller may see, None for all of them: crm decides (API.md: an employee sees
+        only the accounts assigned to him unless he has view_all_accounts; owner and admins see all)."""
+        if VIEW_ALL in (self.crm.me().get("rights") or []):
+            return None
+        visible, query = set(), {"limit": 200}
+        while True:
+            page = self.crm.list_accounts(query=query)
+            visible.update(uuid.UUID(account["id"]) for account in page["items"])
+            if not page.get("next_cursor"):
+                return visible
+            query = {"limit": 200, "cursor": page["next_cursor"]}
 
     @timer(interval=SWEEP_INTERVAL)
     def sweep_emails(self) -> None:

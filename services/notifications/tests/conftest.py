@@ -11,7 +11,7 @@ from devstack.environment import free_port, smtp_address
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from notifications.models import SentEmail, messaging
+from notifications.models import Activity, SentEmail, messaging
 
 
 @pytest.fixture(scope="session")
@@ -26,9 +26,10 @@ def session_engine(service_engine):
 
 @pytest.fixture
 def engine(session_engine):
-    """The database, with no emails in it (a row left queued would be swept into another test's mailbox)."""
+    """The database, with no emails in it (a row left queued would be swept into another test's mailbox)
+    and no activity."""
     with session_engine.begin() as conn:
-        for table in (SentEmail.__table__, *messaging):
+        for table in (SentEmail.__table__, Activity.__table__, *messaging):
             conn.execute(delete(table))
     return session_engine
 

@@ -1,0 +1,234 @@
+"""The activity feed: every event of crm and links, as one line a firm's staff can read.
+
+`describe` turns an event body (`{id, type, occurred_at, actor_id?, data}`, shared.outbox.event_body)
+into an `Entry`: the firm it belongs to, the account it concerns, who did it and a summary. It is
+table-driven: SUMMARIES says what each known event type reads as, FIRM_PATHS / ACCOUNT_PATHS where
+the firm and the account are in any payload. An event type missing from the table is still recorded,
+under a summary made from its name, as long as a firm can be found; `describe` never raises on a
+payload's shape, so an odd event cannot keep coming back to a handler that fails on it.
+
+Plain Python over a SQLAlchemy session, no nameko; the caller commits.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from notifications.models import Activity, _now
+from shared.context import Principal
+from shared.paging import newest_first
+
+log = logging.getLogger(__name__)
+
+SUMMARY_MAX = 500
+
+Path = tuple[str, ...]
+# A str.format template over the event's data ("{account[name]}"), or a function of the data.
+Summary = str | Callable[[dict[str, Any]], str]
+
+# Where an event names its firm, in the order tried. Events of crm calls made by a signed-in user
+# also carry the firm in their context (the call's principal), which `describe` falls back on.
+FIRM_PATHS: tuple[Path, ...] = (
+    ("firm_id",), ("firm", "id"), ("account", "firm_id"), ("member", "firm_id"), ("user", "firm_id"),
+    ("contact", "firm_id"), ("job", "firm_id"), ("link", "firm_id"), ("owner", "firm_id"),
+)
+ACCOUNT_PATHS: tuple[Path, ...] = (("account_id",), ("account", "id"), ("job", "account_id"))
+# Events that happen without a signed-in user (signup, accepting an invitation): the user they name did it.
+SELF_ACTED: dict[tuple[str, str], Path] = {
+    ("crm", "firm_created"): ("owner", "id"),
+    ("crm", "user_activated"): ("user", "id"),
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    firm_id: uuid.UUID
+    account_id: uuid.UUID | None
+    actor_id: uuid.UUID | None
+    summary: str
+
+
+def _get(data: Any, path: Path) -> Any:
+    for key in path:
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _first_uuid(data: Any, paths: tuple[Path, ...]) -> uuid.UUID | None:
+    return next((found for path in paths if (found := _uuid(_get(data, path)))), None)
+
+
+def _humanize(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()
+
+
+def _fields(changed: Any) -> str:
+    names = [_humanize(str(name)).lower() for name in changed or []]
+    return f" ({', '.join(names)})" if names else ""
+
+
+def _person(contact: dict[str, Any]) -> str:
+    return " ".join(f"{contact.get('first_name') or ''} {contact.get('last_name') or ''}".split())
+
+
+def _account_updated(data: dict[str, Any]) -> str:
+    name, changed = data["account"]["name"], data.get("changed") or []
+    if changed == ["name"]:
+        return f"Account renamed to “{name}”"
+    return f"Account “{name}” updated{_fields(changed)}"
+
+
+def _account_team_assigned(data: dict[str, Any]) -> str:
+    count = len(data["user_ids"])
+    if count == 0:
+        return "Account team cleared"
+    return f"Account team set to {count} member{'s' if count != 1 else ''}"
+
+
+def _job_updated(data: dict[str, Any]) -> str:
+    job, changed = data["job"], data.get("changed") or []
+    if changed == ["status"]:
+        return f"Job “{job['name']}” moved to “{job['status']}”"
+    return f"Job “{job['name']}” updated{_fields(changed)}"
+
+
+def _setting_change(change: dict[str, Any]) -> str:
+    name = _humanize(change["setting"]).lower()
+    old, new = change.get("old"), change.get("new")
+    if isinstance(old, bool) and isinstance(new, bool):
+        return f"{name} {'on' if new else 'off'}"
+    return f"{name} changed"
+
+
+def _portal_settings_changed(data: dict[str, Any]) -> str:
+    return "Portal settings changed: " + ", ".join(_setting_change(c) for c in data["changes"])
+
+
+def _link(verb: str, reasons: Mapping[str, str] | None = None) -> Callable[[dict[str, Any]], str]:
+    def summary(data: dict[str, Any]) -> str:
+        reason = (reasons or {}).get(data.get("reason"), "")
+        return f"{_humanize(data['link']['kind'])} link {verb}{reason}"
+
+    return summary
+
+
+SUMMARIES: dict[tuple[str, str], Summary] = {
+    ("crm", "firm_created"): "Firm “{firm[name]}” created by {owner[name]}",
+    ("crm", "user_activated"): "{user[name]} accepted the invitation",
+    ("crm", "team_member_invited"): "{member[name]} invited to the team as {member[role]}",
+    ("crm", "team_member_updated"): "Team member {member[name]} updated",
+    ("crm", "team_member_removed"): "{member[name]} removed from the team",
+    ("crm", "account_created"): "Account “{account[name]}” created",
+    ("crm", "account_updated"): _account_updated,
+    ("crm", "account_deleted"): "Account “{account[name]}” deleted",
+    ("crm", "account_team_assigned"): _account_team_assigned,
+    ("crm", "contact_created"): lambda data: f"Contact “{_person(data['contact'])}” created",
+    ("crm", "contact_updated"): lambda data: f"Contact “{_person(data['contact'])}” updated",
+    ("crm", "contact_linked"): "Contact linked to the account",
+    ("crm", "contact_unlinked"): "Contact unlinked from the account",
+    ("crm", "portal_invitation_requested"): "Portal invitation sent to {email}",
+    ("crm", "portal_access_granted"): "Portal access granted to {email}",
+    ("crm", "portal_access_revoked"): "Portal access removed for {email}",
+    ("crm", "notification_categories_changed"): "Notification settings changed for {email}",
+    ("crm", "job_created"): "Job “{job[name]}” created ({job[status]})",
+    ("crm", "job_updated"): _job_updated,
+    ("crm", "portal_settings_changed"): _portal_settings_changed,
+    ("links", "link_issued"): _link("issued"),
+    ("links", "link_revoked"): _link("revoked", {"replaced": " (a new one replaced it)",
+                                                 "target_revoked": " (no longer needed)"}),
+    ("links", "link_redeemed"): _link("used"),
+}
+
+
+def summarize(source: str, event_type: str, data: dict[str, Any]) -> str:
+    """The table's line for this event, or one made from its type when there is none or the data
+    lacks what the line needs. One line, at most SUMMARY_MAX characters."""
+    rule = SUMMARIES.get((source, event_type))
+    text = None
+    if rule is not None:
+        try:
+            text = rule(data) if callable(rule) else rule.format_map(data)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            log.warning("event %s.%s lacks what its summary needs; recorded with a generic one", source, event_type)
+    text = " ".join((text or _humanize(event_type) or "Event").split())
+    return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
+
+
+def _account_of(data: dict[str, Any]) -> uuid.UUID | None:
+    found = _first_uuid(data, ACCOUNT_PATHS)
+    target = _get(data, ("link", "target"))
+    if found is None and isinstance(target, Mapping) and target.get("type") == "account":
+        found = _uuid(target.get("id"))
+    return found
+
+
+def describe(source: str, event: dict[str, Any], principal: Principal | None = None) -> Entry | None:
+    """The feed entry of one event body, or None when no firm can be found for it.
+
+    `principal` is the context the event carries (the signed-in user of the call that emitted it):
+    the firm when the payload names none, and who did it when the event does not say.
+    """
+    data = event.get("data")
+    data = data if isinstance(data, dict) else {}
+    event_type = str(event.get("type") or "")
+    firm_id = _first_uuid(data, FIRM_PATHS) or _uuid(principal and principal.firm_id)
+    if firm_id is None:
+        return None
+    self_acted = SELF_ACTED.get((source, event_type))
+    actor_id = (_uuid(event.get("actor_id")) or _uuid(data.get("actor_id")) or _uuid(principal and principal.user_id)
+                or (_uuid(_get(data, self_acted)) if self_acted else None))
+    return Entry(firm_id, _account_of(data), actor_id, summarize(source, event_type, data))
+
+
+def _occurred_at(event: dict[str, Any]) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(event["occurred_at"]))
+    except (KeyError, ValueError):
+        return _now()
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def record(db: Session, source: str, event: dict[str, Any], entry: Entry) -> None:
+    """Add the entry of this event (its id is the event's: a second one is ignored)."""
+    db.execute(
+        insert(Activity).values(
+            id=uuid.UUID(str(event["id"])), firm_id=entry.firm_id, account_id=entry.account_id,
+            actor_user_id=entry.actor_id, event_type=str(event["type"])[:100], source=source,
+            summary=entry.summary, data=event.get("data") if isinstance(event.get("data"), dict) else {},
+            occurred_at=_occurred_at(event), created_at=_now(),
+        ).on_conflict_do_nothing(index_elements=[Activity.id])
+    )
+
+
+def list_activity(db: Session, firm_id: uuid.UUID, account_id: uuid.UUID | None, limit: int, cursor: str | None,
+                  visible_accounts: Collection[uuid.UUID] | None = None) -> tuple[list[Activity], str | None]:
+    """One page of the firm's feed (one account's, if given), newest recorded first.
+
+    `visible_accounts`: the caller sees only these accounts (None: all of them). Such a caller gets
+    only entries of those accounts, none of the firm-wide ones: an entry without an account may still
+    be about someone he may not see (a contact linked only to a hidden account), so it fails closed.
+    An account he may not see, like another firm's, simply has no entries.
+    """
+    query = select(Activity).where(Activity.firm_id == firm_id)
+    if account_id is not None:
+        query = query.where(Activity.account_id == account_id)
+    if visible_accounts is not None:
+        query = query.where(Activity.account_id.in_(list(visible_accounts)))
+    return newest_first(db, query, Activity, limit, cursor)
