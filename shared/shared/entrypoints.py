@@ -5,19 +5,27 @@ its reply (or ack) gets the same message again, in another instance. These decor
 commit the change together with a `handled_messages` row keyed on the call (or event),
 so the second delivery returns the first result instead of writing again.
 
-Both expect the service to name its dependencies `db` (shared.dependencies.Database)
-and `context` (shared.dependencies.CallContext).
+All expect the service to name its dependencies `db` (shared.dependencies.Database)
+and `context` (shared.dependencies.CallContext). `event_handler` takes one event type;
+`every_event` every event of a service (the activity feed).
 """
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import eventlet
+from kombu import Queue
 from nameko.events import event_handler as nameko_event_handler
+from nameko.messaging import Consumer
+from nameko.standalone.events import get_event_exchange
 from sqlalchemy.exc import IntegrityError
 
 from shared import context as ctx
+
+log = logging.getLogger(__name__)
 
 
 def write(method: Callable[..., Any] | None = None, *, replay: bool = True) -> Any:
@@ -60,6 +68,39 @@ def write(method: Callable[..., Any] | None = None, *, replay: bool = True) -> A
     return decorate(method) if method is not None else decorate
 
 
+# How long a failed handler waits before its event goes back to the queue: nameko requeues at
+# once, and without a pause a database outage turns into a busy loop of redeliveries.
+REQUEUE_PAUSE = 1.0
+
+
+def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run `method(self, event)` at most once per event id: its effect and the record commit together."""
+
+    @functools.wraps(method)
+    def run(self: Any, event: Any) -> Any:
+        if not isinstance(event, dict) or not event.get("id"):
+            # Not an event body: it can never be applied, so it is dropped rather than requeued forever.
+            log.error("%s: dropped a message that is not an event", consumer)
+            return None
+        uow = self.db
+        try:
+            if not uow.mark_handled(consumer, str(event["id"])):
+                uow.rollback()
+                return None
+            result = method(self, event)
+            uow.commit()
+        except Exception:
+            uow.rollback()
+            eventlet.sleep(REQUEUE_PAUSE)
+            raise
+        except BaseException:  # the worker is being killed: no pause
+            uow.rollback()
+            raise
+        return result
+
+    return run
+
+
 def event_handler(source_service: str, event_type: str, **kwargs: Any) -> Callable[..., Any]:
     """nameko's event_handler, applied once per event id, and redelivered if it fails.
 
@@ -67,26 +108,42 @@ def event_handler(source_service: str, event_type: str, **kwargs: Any) -> Callab
     """
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
-        consumer = f"event:{source_service}.{event_type}:{method.__name__}"
-
-        @functools.wraps(method)
-        def run(self: Any, event: dict[str, Any]) -> Any:
-            uow = self.db
-            if not uow.mark_handled(consumer, str(event["id"])):
-                uow.rollback()
-                return None
-            try:
-                result = method(self, event)
-                uow.commit()
-            except BaseException:
-                uow.rollback()
-                raise
-            return result
-
         kwargs.setdefault("requeue_on_error", True)
+        run = _applied_once(f"event:{source_service}.{event_type}:{method.__name__}", method)
         return nameko_event_handler(source_service, event_type, **kwargs)(run)
 
     return decorate
 
 
-__all__ = ["write", "event_handler", "ctx"]
+class EveryEvent(Consumer):
+    """nameko's `@consume` on a durable queue bound to all of `source_service`'s events (`#`)."""
+
+    def __init__(self, source_service: str, queue_name: str, **kwargs: Any) -> None:
+        self.source_service = source_service
+        self.queue_name = queue_name
+        kwargs.setdefault("requeue_on_error", True)
+        # The queue needs the container's config (as the exchange does), so it is made in setup().
+        super().__init__(queue=None, **kwargs)
+
+    def setup(self) -> None:
+        exchange = get_event_exchange(self.source_service, self.container.config)
+        self.queue = Queue(self.queue_name, exchange=exchange, routing_key="#", durable=True, auto_delete=False)
+        super().setup()
+
+
+def every_event(source_service: str, queue_name: str, **kwargs: Any) -> Callable[..., Any]:
+    """Every event `source_service` emits, including types added later, each applied once.
+
+    The queue outlives the consumer: events emitted while no instance runs wait in it.
+    nameko makes the message's `nameko.*` headers the worker's context, so `self.context`
+    holds the request id and principal of the call that emitted the event.
+    """
+
+    def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
+        run = _applied_once(f"events:{source_service}.#:{method.__name__}", method)
+        return EveryEvent.decorator(source_service, queue_name, **kwargs)(run)
+
+    return decorate
+
+
+__all__ = ["write", "event_handler", "every_event", "ctx"]

@@ -9,14 +9,13 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from notifications import activity, outgoing
-from notifications.consumers import every_event
 from notifications.dependencies import Mailer
 from notifications.models import SentEmail, messaging
 from notifications.schemas import ActivityPageSchema, ActivityQuerySchema, SendEmailResultSchema, SendEmailSchema
 from shared.config import load_settings
 from shared.context import require_principal
 from shared.dependencies import Database
-from shared.entrypoints import event_handler, write
+from shared.entrypoints import event_handler, every_event, write
 from shared.errors import Forbidden
 from shared.rpc import rpc
 from shared.schemas import validated

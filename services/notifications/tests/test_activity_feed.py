@@ -16,10 +16,11 @@ from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifications import activity, consumers
+from notifications import activity
 from notifications.activity import Entry
 from notifications.models import Activity
 from notifications.service import NotificationsService
+from shared import entrypoints
 from shared.errors import Forbidden, Unauthorized, ValidationFailed
 from shared.outbox import event_body
 from shared.rpc import rpc
@@ -136,7 +137,7 @@ def test_links_events_are_recorded_too(deliver, rows, firm_id):
 
 
 def test_an_event_whose_handler_fails_is_requeued_and_recorded_later(container, publish, rows, staff, monkeypatch):
-    monkeypatch.setattr(consumers, "REQUEUE_PAUSE", 0.01)
+    monkeypatch.setattr(entrypoints, "REQUEUE_PAUSE", 0.01)
     record, failures = activity.record, []
 
     def flaky(*args, **kwargs):
