@@ -86,9 +86,6 @@ class CallContextData:
     def method(self) -> str:
         return self._worker_ctx.entrypoint.method_name
 
-    def headers(self) -> dict[str, str]:
-        """Context data to carry on an event, so consumers log the same request id."""
-        return {f"nameko.{k}": v for k, v in self._worker_ctx.data.items() if isinstance(v, str)}
 
 
 class UnitOfWork:
@@ -103,6 +100,7 @@ class UnitOfWork:
 
     def emit(self, event_type: str, data: dict[str, Any]) -> None:
         """Record an event; it is published only if this transaction commits."""
+        # The call's context data travels with the event, so consumers log the same request id.
         headers = {f"nameko.{k}": v for k, v in self._worker_ctx.data.items() if isinstance(v, str)}
         self.session.execute(
             insert(self._outbox).values(

@@ -23,8 +23,6 @@ from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy.exc import IntegrityError
 
-from shared import context as ctx
-
 log = logging.getLogger(__name__)
 
 
@@ -146,4 +144,4 @@ def every_event(source_service: str, queue_name: str, **kwargs: Any) -> Callable
     return decorate
 
 
-__all__ = ["write", "event_handler", "every_event", "ctx"]
+__all__ = ["write", "event_handler", "every_event"]

@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import object_session
 
 from crm.accounts import get_account
 from crm.contacts import linked_contacts
-from crm.models import NOTIFICATION_CATEGORIES, Account, Contact, Firm, PortalAccess, User
+from crm.identity import get_firm
+from crm.models import NOTIFICATION_CATEGORIES, Account, Contact, PortalAccess, User
 from crm.permissions import require_right
 from shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -85,9 +85,10 @@ def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> Us
     return user
 
 
-def invitation_event(account: Account, row: PortalAccess, contact: Contact) -> tuple[str, dict[str, Any]]:
+def invitation_event(db: DbSession, account: Account, row: PortalAccess, contact: Contact
+                     ) -> tuple[str, dict[str, Any]]:
     """What the notifications service needs to email a portal invitation."""
-    firm = object_session(account).get(Firm, account.firm_id)
+    firm = get_firm(db, account.firm_id)
     return "portal_invitation_requested", {
         "firm_id": str(account.firm_id), "firm_name": firm.name, "account_id": str(account.id),
         "account_name": account.name,
@@ -109,7 +110,7 @@ def update_access(db: DbSession, actor: User, account_id: uuid.UUID, email: str,
         row.status = "active" if user.status == "active" else "invited"
         db.flush()
         if row.status == "invited":
-            changes.events.append(invitation_event(account, row, contact))
+            changes.events.append(invitation_event(db, account, row, contact))
         else:
             changes.events.append(("portal_access_granted", _access_event(account, row)))
     elif data.get("login") is False and row.login:
@@ -147,7 +148,7 @@ def reinvite(db: DbSession, actor: User, account_id: uuid.UUID, email: str, chan
     row, contact = _access_row(db, actor, account, email)
     if not row.login or row.status != "invited":
         raise Conflict("Only a pending invitation can be sent again; turn LOGIN on first.")
-    changes.events.append(invitation_event(account, row, contact))
+    changes.events.append(invitation_event(db, account, row, contact))
     return _view(row.email, contact.id, row)
 
 
@@ -192,7 +193,7 @@ def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: 
             db.flush()
             db.add(moved)
             db.flush()
-            changes.events.append(invitation_event(account, moved, contact))
+            changes.events.append(invitation_event(db, account, moved, contact))
 
 
 def portal_accounts(db: DbSession, client: User) -> list[Account]:

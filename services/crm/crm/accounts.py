@@ -18,6 +18,13 @@ def visible_account_ids(actor: User) -> Any:
     return select(AccountAssignment.account_id).where(AccountAssignment.user_id == actor.id)
 
 
+def visible_accounts(db: DbSession, actor: User) -> list[uuid.UUID] | None:
+    """The ids of the accounts the actor may see, or None when he sees all of the firm's."""
+    if sees_all_accounts(actor):
+        return None
+    return list(db.scalars(visible_account_ids(actor)))
+
+
 def _visible(actor: User) -> Any:
     """The accounts this staff member may see: all of the firm's, or those he is assigned to."""
     query = select(Account).where(Account.firm_id == actor.firm_id)

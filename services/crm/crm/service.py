@@ -198,6 +198,12 @@ class CrmService(PortaService):
         self.db.emit("account_deleted", {"account": account})
 
     @rpc
+    def list_visible_account_ids(self) -> dict:
+        """For other services filtering what a staff member may see: `{all: true}` or `{all: false, ids}`."""
+        ids = accounts.visible_accounts(self.db.session, self._actor())
+        return {"all": True, "ids": []} if ids is None else {"all": False, "ids": [str(i) for i in ids]}
+
+    @rpc
     @write
     def assign_account_team(self, account_id: str, payload: dict) -> dict:
         data = validated(TeamAssignmentSchema(), payload)

@@ -54,3 +54,12 @@ def test_an_employee_without_manage_accounts_cannot_create_jobs(db, owner, accou
     employee = employee_factory("view_all_accounts")
     with pytest.raises(Forbidden):
         jobs.create_job(db, employee, account.id, {"name": "X", "status": "Open"})
+
+
+def test_visible_accounts_is_none_for_managers_and_the_assigned_ids_for_employees(db, owner, account,
+                                                                                   employee_factory):
+    employee = employee_factory("manage_accounts")
+    assert accounts.visible_accounts(db, owner) is None
+    assert accounts.visible_accounts(db, employee) == []
+    accounts.assign_team(db, owner, account.id, [employee.id])
+    assert accounts.visible_accounts(db, employee) == [account.id]

@@ -27,8 +27,6 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 5.0
 # How long an emailed invitation link works; a reinvite replaces it sooner.
 INVITATION_LIFETIME = timedelta(days=14)
-# The crm right that opens every account of the firm (owner and admins have it implicitly).
-VIEW_ALL = "view_all_accounts"
 
 
 class NotificationsService(PortaService):
@@ -114,15 +112,8 @@ class NotificationsService(PortaService):
     def _visible_accounts(self) -> set[uuid.UUID] | None:
         """The accounts the caller may see, None for all of them: crm decides (API.md: an employee sees
         only the accounts assigned to him unless he has view_all_accounts; owner and admins see all)."""
-        if VIEW_ALL in (self.crm.me().get("rights") or []):
-            return None
-        visible, query = set(), {"limit": 200}
-        while True:
-            page = self.crm.list_accounts(query=query)
-            visible.update(uuid.UUID(account["id"]) for account in page["items"])
-            if not page.get("next_cursor"):
-                return visible
-            query = {"limit": 200, "cursor": page["next_cursor"]}
+        visible = self.crm.list_visible_account_ids()
+        return None if visible["all"] else {uuid.UUID(i) for i in visible["ids"]}
 
     @timer(interval=SWEEP_INTERVAL)
     def sweep_emails(self) -> None:

@@ -167,23 +167,18 @@ def test_a_message_that_is_not_an_event_is_dropped_without_stopping_the_feed(con
 
 
 class FakeCrm:
-    """crm's answers about the caller: his rights (`me`) and the accounts he may see (`list_accounts`,
-    one per page so that the feed must follow the cursor). Tests set `rights` and `accounts`."""
+    """crm's answer about the caller: which accounts he may see (`list_visible_account_ids`).
+    Tests set `rights` and `accounts`."""
 
     name = "crm"
     rights: list[str] = ["manage_accounts", "view_all_accounts"]
     accounts: list[str] = []
 
     @rpc
-    def me(self):
-        return {"rights": FakeCrm.rights}
-
-    @rpc
-    def list_accounts(self, query):
-        start = int(query.get("cursor") or 0)
-        more = start + 1 < len(FakeCrm.accounts)
-        return {"items": [{"id": a} for a in FakeCrm.accounts[start:start + 1]],
-                "next_cursor": str(start + 1) if more else None}
+    def list_visible_account_ids(self):
+        if "view_all_accounts" in FakeCrm.rights:
+            return {"all": True, "ids": []}
+        return {"all": False, "ids": list(FakeCrm.accounts)}
 
 
 @pytest.fixture
