@@ -2,15 +2,21 @@
 
 Every Porta setting is a `PORTA_*` variable read by `shared.config.Settings`; the variable of the
 field `foo_bar` is `PORTA_FOO_BAR` (tests/test_environment.py holds that convention). The devstack
-adds the folders of the components it runs itself, all under PORTA_VAR_DIR unless overridden.
+adds the folders of the components it runs itself, all under PORTA_VAR_DIR unless overridden, and,
+unless PORTA_LINK_SEALING_KEY is set, the key kept in PORTA_VAR_DIR/link_sealing.key (made once, mode
+0600), so the links of `make run` can be revealed again after a restart and each test run has its own.
 """
 from __future__ import annotations
 
+import base64
+import contextlib
 import dataclasses
 import os
 import re
+import secrets
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +36,9 @@ DEVSTACK_DIRS: dict[str, str] = {
 
 # `PORTA_<SERVICE>_DB_URL` overrides the template for one service (shared.config.Settings.db_url).
 SERVICE_DB_URL_VAR = re.compile(r"PORTA_[A-Z0-9]+_DB_URL")
+
+# The links service's sealing key when PORTA_LINK_SEALING_KEY is not set: made once per var dir.
+LINK_SEALING_KEY_FILE = "link_sealing.key"
 
 
 def repo_root() -> Path:
@@ -67,11 +76,37 @@ def porta_env(overrides: Mapping[str, str] | None = None, *, service_db_urls: bo
     for name, folder in DEVSTACK_DIRS.items():
         chosen = overrides.get(name) or os.environ.get(name)
         env[name] = str(Path(chosen).absolute()) if chosen else str(var_dir / folder)
+    if not env.get("PORTA_LINK_SEALING_KEY"):
+        env["PORTA_LINK_SEALING_KEY"] = link_sealing_key(var_dir)
     if service_db_urls:
         for name, value in os.environ.items():
             if SERVICE_DB_URL_VAR.fullmatch(name):
                 env.setdefault(name, value)
     return env
+
+
+def link_sealing_key(var_dir: Path) -> str:
+    """The Fernet key in `var_dir/link_sealing.key`, made the first time (readable by its owner only).
+
+    Made in a temporary file and linked into place, so processes starting together agree on one key.
+    """
+    path = var_dir / LINK_SEALING_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")  # what Fernet.generate_key() makes
+    descriptor, temporary = tempfile.mkstemp(dir=var_dir, prefix=".link_sealing.")  # mode 0600
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(key + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process made it first: use that one
+            return path.read_text(encoding="ascii").strip()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    return key
 
 
 def process_env(porta: Mapping[str, str]) -> dict[str, str]:

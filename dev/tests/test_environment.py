@@ -1,3 +1,4 @@
+import base64
 import dataclasses
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def test_porta_env_makes_folders_absolute_under_the_var_dir(monkeypatch, tmp_pat
     for name in environment.DEVSTACK_DIRS:  # a test run sets them (porta_env fixture)
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PORTA_VAR_DIR", "some/var")
+    monkeypatch.setenv("PORTA_LINK_SEALING_KEY", "given")  # else porta_env would make some/var/ to keep one
     env = environment.porta_env()
     var_dir = environment.repo_root() / "some/var"
     assert env["PORTA_VAR_DIR"] == str(var_dir)
@@ -36,6 +38,20 @@ def test_porta_env_makes_folders_absolute_under_the_var_dir(monkeypatch, tmp_pat
     env = environment.porta_env({"PORTA_VAR_DIR": str(tmp_path), "PORTA_MAIL_DIR": str(tmp_path / "elsewhere")})
     assert env["PORTA_S3_DATA_DIR"] == str(tmp_path / "s3")
     assert env["PORTA_MAIL_DIR"] == str(tmp_path / "elsewhere")
+
+
+def test_a_link_sealing_key_is_made_once_per_var_dir_unless_one_is_set(monkeypatch, tmp_path):
+    monkeypatch.delenv("PORTA_LINK_SEALING_KEY", raising=False)  # a test run sets one (porta_env fixture)
+    key = environment.porta_env({"PORTA_VAR_DIR": str(tmp_path / "a")})["PORTA_LINK_SEALING_KEY"]
+    assert len(base64.urlsafe_b64decode(key)) == 32  # a Fernet key
+    assert environment.porta_env({"PORTA_VAR_DIR": str(tmp_path / "a")})["PORTA_LINK_SEALING_KEY"] == key
+    kept = tmp_path / "a" / environment.LINK_SEALING_KEY_FILE
+    assert kept.read_text().strip() == key and kept.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in (tmp_path / "a").iterdir()] == [kept.name]  # no temporary file left behind
+    assert environment.porta_env({"PORTA_VAR_DIR": str(tmp_path / "b")})["PORTA_LINK_SEALING_KEY"] != key
+    monkeypatch.setenv("PORTA_LINK_SEALING_KEY", "from-the-shell")
+    assert environment.porta_env({"PORTA_VAR_DIR": str(tmp_path / "c")})["PORTA_LINK_SEALING_KEY"] == "from-the-shell"
+    assert not (tmp_path / "c").exists()
 
 
 def test_overrides_win_and_service_database_urls_can_be_left_out(monkeypatch):

@@ -37,10 +37,13 @@ REQUIRED_ENV = {
     "PORTA_PUBLIC_URL",
     "PORTA_RPC_TIMEOUT",
     "PORTA_LOG_LEVEL",
+    "PORTA_LINK_SEALING_KEY",  # the links service refuses to start without it
 }
 # Values that carry credentials: they belong in a Secret, never in a ConfigMap.
-SECRET_ENV = {"PORTA_AMQP_URI", "PORTA_DB_URL_TEMPLATE", "PORTA_S3_ACCESS_KEY", "PORTA_S3_SECRET_KEY"}
-CREDENTIAL_KEY = re.compile(r"PASSW|SECRET|TOKEN|CREDENTIAL|ACCESS_KEY|PRIVATE|API_KEY|AMQP_URI|DB_URL", re.I)
+SECRET_ENV = {"PORTA_AMQP_URI", "PORTA_DB_URL_TEMPLATE", "PORTA_S3_ACCESS_KEY", "PORTA_S3_SECRET_KEY",
+              "PORTA_LINK_SEALING_KEY"}
+CREDENTIAL_KEY = re.compile(r"PASSW|SECRET|TOKEN|CREDENTIAL|ACCESS_KEY|PRIVATE|API_KEY|AMQP_URI|DB_URL|SEALING_KEY",
+                            re.I)
 # scheme://user:password@host
 URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]+:[^/@\s]+@", re.I)
 

@@ -1,8 +1,10 @@
 """The links service's own tables: public link tokens and wrong guesses per client address.
 
 A link is the right to do one thing (`kind`) to one resource of one firm (`target`) without
-logging in. Only the SHA-256 of its token is stored: the raw token exists in the reply to
-`issue_link` and in the URL sent to its holder, nowhere here.
+logging in. Links are looked up by the SHA-256 of their token; the raw token exists in the reply to
+`issue_link` and in the URL sent to its holder, never here in clear. A link issued `retrievable`
+(a file request whose URL staff copy again later) also keeps its token sealed: Fernet-encrypted
+with the server's key (links.sealing), which the database does not hold.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, func
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +53,8 @@ class Link(Base):
     single_use: Mapped[bool] = mapped_column(Boolean)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The token sealed with the server's key (links.sealing) when issued retrievable; None otherwise.
+    sealed_token: Mapped[str | None] = mapped_column(Text)
 
 
 class FailedAttempt(Base):

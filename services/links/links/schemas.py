@@ -1,7 +1,8 @@
 """The links service's payloads: what its RPCs accept (validated here) and return (dumped here).
 
 Its callers are other services acting for a firm, and the gateway for the public `/p/{token}`
-pages. No schema here dumps a token except IssuedLinkSchema, the reply to `issue_link`.
+pages. No schema here dumps a token except IssuedLinkSchema, the reply to `issue_link`, and
+RevealedLinksSchema, the reply to `reveal_links` (never stored either).
 """
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ class IssueLinkSchema(Schema):
     single_use = fields.Boolean(metadata={"description": "Default: true for `invitation`, false otherwise"})
     replace = fields.Boolean(load_default=False,
                              metadata={"description": "Revoke the live links of the same firm, kind and target"})
+    retrievable = fields.Boolean(load_default=False,
+                                 metadata={"description": "Keep the token sealed so `reveal_links` can give it back "
+                                                          "(file_request, share, payment; never invitation)"})
 
     @post_load
     def _default_single_use(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -68,3 +72,25 @@ class IssuedLinkSchema(LinkSchema):
 
 class LinkListSchema(Schema):
     items = fields.List(fields.Nested(LinkSchema))
+
+
+MAX_REVEAL = 1000  # ids per `reveal_links` call
+
+
+class RevealLinksSchema(Schema):
+    """`reveal_links`'s arguments. An id that names no link of the firm answers no token, not an error."""
+
+    firm_id = fields.UUID(required=True)
+    link_ids = fields.List(fields.String(), required=True, validate=validate.Length(max=MAX_REVEAL))
+
+
+class RevealedLinkSchema(Schema):
+    id = fields.String(metadata={"description": "As asked"})
+    token = fields.String(allow_none=True, metadata={"description": "None: not a retrievable link of the firm"})
+    live = fields.Boolean(metadata={"description": "Not revoked, not expired and, if single-use, not used"})
+
+
+class RevealedLinksSchema(Schema):
+    """The reply to `reveal_links`: it carries raw tokens, so it is never stored nor logged."""
+
+    items = fields.List(fields.Nested(RevealedLinkSchema))

@@ -2,7 +2,8 @@
 
 Callers are other services acting for a firm (they pass `firm_id`) and the gateway for the
 public `/p/{token}` pages (it passes the token and the client's address). The raw token leaves
-this service once, in `issue_link`'s reply: it is in no event, no stored result and no log line.
+this service in `issue_link`'s reply and, for a link issued `retrievable`, in `reveal_links`'
+replies to the link's own firm: it is in no event, no stored result and no log line.
 """
 from __future__ import annotations
 
@@ -14,8 +15,17 @@ from typing import Any
 from nameko.timer import timer
 
 from links import throttle, tokens
+from links.dependencies import LinkSealer
 from links.models import KINDS, Link, messaging
-from links.schemas import IssuedLinkSchema, IssueLinkSchema, LinkListSchema, LinkSchema, TargetLinksSchema
+from links.schemas import (
+    IssuedLinkSchema,
+    IssueLinkSchema,
+    LinkListSchema,
+    LinkSchema,
+    RevealedLinksSchema,
+    RevealLinksSchema,
+    TargetLinksSchema,
+)
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
 from shared.errors import Forbidden, NotFound, ValidationFailed
@@ -50,6 +60,7 @@ def _firm_id(value: Any) -> uuid.UUID:
 class LinksService(PortaService):
     name = "links"
     db = Database(messaging)
+    sealer = LinkSealer()
 
     def _for_firm(self, firm_id: uuid.UUID) -> uuid.UUID:
         """When the call carries a principal (a request of a firm's user, passed on by the calling
@@ -83,13 +94,23 @@ class LinksService(PortaService):
         data = validated(IssueLinkSchema(), payload)
         issued = tokens.issue(self.db.session, self._for_firm(data["firm_id"]), data["kind"], data["target"],
                               expires_at=data["expires_at"], single_use=data["single_use"],
-                              replace=data["replace"])
+                              replace=data["replace"], seal=self.sealer.seal if data["retrievable"] else None)
         for link in issued.replaced:
             self.db.emit("link_revoked", {"link": self._dump(link), "reason": "replaced"})
         link = self._dump(issued.link)
         self.db.emit("link_issued", {"link": link})
         return IssuedLinkSchema().dump({**{name: getattr(issued.link, name) for name in link},
                                         "token": issued.token})
+
+    @rpc
+    # Not @write: it changes nothing, and a stored (replayable) result would hold the tokens.
+    def reveal_links(self, firm_id: str, link_ids: list[str]) -> dict:
+        """`{"items": [{"id", "token", "live"}]}`, one per asked id in order: the tokens of the firm's
+        links issued `retrievable`; None for any other id (unknown, another firm's, not retrievable)."""
+        data = validated(RevealLinksSchema(), {"firm_id": firm_id, "link_ids": link_ids})
+        revealed = tokens.reveal(self.db.session, self._for_firm(data["firm_id"]), data["link_ids"],
+                                 self.sealer.unseal)
+        return RevealedLinksSchema().dump({"items": revealed})
 
     @rpc
     @write

@@ -2,8 +2,11 @@
 
 - A token is `secrets.token_urlsafe(32)`: 256 bits from the OS's CSPRNG, 43 URL-safe characters.
   Nothing about it derives from ids or time.
-- Only `sha256(token)` is stored, under a unique index. A token is found by its hash, so no code
-  compares a secret byte by byte and the lookup takes the same time however close a guess is.
+- A token is found by `sha256(token)`, stored under a unique index, so no code compares a secret
+  byte by byte and the lookup takes the same time however close a guess is.
+- The token itself is never stored in clear. A link issued `retrievable` (file requests, shares,
+  payments: their URL is copied again later) also keeps it sealed with the server's key
+  (links.sealing); `reveal` gives it back to the link's own firm. Invitations are never retrievable.
 - A link is live while it is not revoked, not expired and, if single-use, not used. Expiry is
   compared with the database's `now()`, the one clock every instance shares.
 - An unknown token (or one of another kind) is NotFound and counts against the caller's address
@@ -17,9 +20,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,7 +36,11 @@ from links import throttle
 from links.models import Link
 from shared.errors import Gone, NotFound, ValidationFailed
 
+log = logging.getLogger(__name__)
+
 TOKEN_BYTES = 32
+# The kinds whose product shows the link again later (a file request's "copy link"); never invitations.
+RETRIEVABLE_KINDS = ("file_request", "share", "payment")
 # What a token we issue can look like (today always 43 characters); anything else is not looked up.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22,128}")
 
@@ -41,6 +50,15 @@ class Issued:
     token: str
     link: Link
     replaced: list[Link] = field(default_factory=list)
+
+
+@dataclass
+class Revealed:
+    """One asked-for id: the token of a retrievable link of the firm (else None) and whether it is live."""
+
+    id: str
+    token: str | None
+    live: bool
 
 
 def new_token() -> str:
@@ -77,16 +95,21 @@ def _revoke_live(db: DbSession, firm_id: uuid.UUID, kind: str | None, target: di
 
 
 def issue(db: DbSession, firm_id: uuid.UUID, kind: str, target: dict[str, Any], *,
-          expires_at: datetime | None = None, single_use: bool = True, replace: bool = False) -> Issued:
-    """A new link and its token (returned once, never stored). `replace=True` first revokes the
-    live links of the same (firm, kind, target) in this transaction: a new invitation voids the old."""
+          expires_at: datetime | None = None, single_use: bool = True, replace: bool = False,
+          seal: Callable[[str], str] | None = None) -> Issued:
+    """A new link and its token (returned here, never stored in clear). `replace=True` first revokes the
+    live links of the same (firm, kind, target) in this transaction: a new invitation voids the old.
+    `seal` (links.sealing.Sealer.seal) makes the link retrievable: its sealed token is stored too."""
+    if seal is not None and kind not in RETRIEVABLE_KINDS:
+        raise ValidationFailed(f"A link of kind {kind} cannot be retrievable.",
+                               {"retrievable": [f"Only for: {', '.join(RETRIEVABLE_KINDS)}."]})
     if expires_at is not None and expires_at <= db.scalar(select(func.now())):
         raise ValidationFailed("The link would be expired already.", {"expires_at": ["Must be in the future."]})
     _lock_target(db, firm_id, target)
     replaced = _revoke_live(db, firm_id, kind, target) if replace else []
     token = new_token()
     link = Link(id=uuid.uuid4(), firm_id=firm_id, kind=kind, target=target, token_hash=hash_token(token),
-                expires_at=expires_at, single_use=single_use)
+                expires_at=expires_at, single_use=single_use, sealed_token=seal(token) if seal else None)
     db.add(link)
     db.flush()
     return Issued(token, link, replaced)
@@ -174,3 +197,39 @@ def revoke_target(db: DbSession, firm_id: uuid.UUID, kind: str | None, target: d
     returns them, oldest first."""
     _lock_target(db, firm_id, target)
     return _revoke_live(db, firm_id, kind, target)
+
+
+def reveal(db: DbSession, firm_id: uuid.UUID, link_ids: Sequence[Any],
+           unseal: Callable[[str], str | None]) -> list[Revealed]:
+    """The tokens of the firm's retrievable links, one answer per asked id in the same order.
+
+    An id that is not a UUID, unknown, of another firm or of a link issued without `retrievable`
+    answers no token, never an error (another firm's link is also never `live`, so an answer tells
+    nothing about it). A revoked, expired or used-up link is revealed with `live` False. A sealed
+    token no configured key opens (`unseal` answers None), or that is not this link's token, is
+    logged as a warning with the link's id and answers no token.
+    """
+    wanted: dict[str, uuid.UUID | None] = {}
+    for raw in link_ids:
+        try:
+            wanted[str(raw)] = uuid.UUID(str(raw))
+        except ValueError:
+            wanted[str(raw)] = None
+    ids = {value for value in wanted.values() if value is not None}
+    rows = db.execute(select(Link.id, Link.token_hash, Link.sealed_token, live())
+                      .where(Link.firm_id == firm_id, Link.id.in_(ids))).all() if ids else []
+    found = {row[0]: row for row in rows}
+    opened: dict[uuid.UUID, str | None] = {}
+    for link_id, token_hash, sealed, _ in rows:
+        token = unseal(sealed) if sealed is not None else None
+        if sealed is not None and (token is None or hash_token(token) != token_hash):
+            log.warning("link %s: its sealed token cannot be revealed (sealed with a key no longer configured, "
+                        "or altered)", link_id, extra={"link_id": str(link_id)})
+            token = None
+        opened[link_id] = token
+    answers = []
+    for raw in link_ids:
+        link_id = wanted[str(raw)]
+        row = found.get(link_id) if link_id is not None else None
+        answers.append(Revealed(str(raw), opened[link_id] if row else None, bool(row[3]) if row else False))
+    return answers

@@ -6,11 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import eventlet
+import pytest
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import create_engine, inspect, text
 
 from links import throttle
+from links.sealing import SealingKeyError, new_key
+from links.service import LinksService
 from shared.errors import PortaError
 
 
@@ -190,3 +193,127 @@ def test_no_log_line_but_the_callers_own_debug_reply_carries_a_token(links, firm
     # issue_link's answer, in production the calling service (INFO there, so not emitted).
     assert [(r.name, r.levelno, r.getMessage()[:24]) for r in leaks] == [
         ("nameko.rpc", logging.DEBUG, "RPC reply event complete")]
+
+
+# -- retrievable links: the token sealed with the server's key, revealed to the link's own firm ------------
+
+
+def file_request(firm, **extra):
+    return {"firm_id": str(firm), "kind": "file_request", "target": {"type": "file_request", "id": str(uuid.uuid4())},
+            "single_use": False, "retrievable": True, **extra}
+
+
+def _rows(links_url, query, **params):
+    engine = create_engine(links_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(query), params).all()
+    finally:
+        engine.dispose()
+
+
+def test_a_retrievable_link_reveals_the_token_that_resolves(links, firm, address):
+    issued = links.issue_link(file_request(firm))
+    plain = links.issue_link(file_request(firm, retrievable=False))
+    unknown = str(uuid.uuid4())
+    revealed = links.reveal_links(firm_id=str(firm), link_ids=[issued["id"], plain["id"], unknown, "nope"])
+    assert revealed == {"items": [{"id": issued["id"], "token": issued["token"], "live": True},
+                                  {"id": plain["id"], "token": None, "live": True},
+                                  {"id": unknown, "token": None, "live": False},
+                                  {"id": "nope", "token": None, "live": False}]}
+    assert links.resolve_link(revealed["items"][0]["token"], address, "file_request")["id"] == issued["id"]
+    assert links.reveal_links(str(firm), []) == {"items": []}
+
+
+def test_the_row_of_a_retrievable_link_holds_neither_its_token_nor_any_piece_of_it(links, firm, links_url):
+    issued = links.issue_link(file_request(firm))
+    [(whole, columns)] = _rows(links_url, "SELECT l::text, to_jsonb(l) FROM links l WHERE id = :id", id=issued["id"])
+    assert columns["sealed_token"]  # it is retrievable
+    pieces = {issued["token"][i:i + 8] for i in range(len(issued["token"]) - 7)}
+    texts = [whole, *(str(value) for value in columns.values())]
+    assert not [(t, piece) for t in texts for piece in pieces if piece in t]
+
+
+def test_reveal_for_another_firm_answers_nothing(config, links, firm, other_firm, raises_remote):
+    issued = links.issue_link(file_request(firm))
+    assert links.reveal_links(str(other_firm), [issued["id"]]) == {
+        "items": [{"id": issued["id"], "token": None, "live": False}]}
+    caller = {"firm_id": str(other_firm), "user_id": str(uuid.uuid4())}
+    with ServiceRpcProxy("links", config, timeout=10, context_data=caller) as proxy, raises_remote("Forbidden"):
+        proxy.reveal_links(str(firm), [issued["id"]])
+    caller["firm_id"] = str(firm)
+    with ServiceRpcProxy("links", config, timeout=10, context_data=caller) as proxy:
+        assert proxy.reveal_links(str(firm), [issued["id"]])["items"][0]["token"] == issued["token"]
+
+
+def test_invitations_are_never_retrievable(links, firm, raises_remote):
+    with raises_remote("ValidationFailed") as refused:
+        links.issue_link(invitation(firm, retrievable=True))
+    assert "retrievable" in refused.value.errors
+    assert links.issue_link(invitation(firm, retrievable=False))["kind"] == "invitation"
+
+
+def test_reveal_links_rejects_bad_arguments(links, firm, raises_remote):
+    for firm_id, link_ids in (("not-a-firm", []), (str(firm), "not-a-list"), (str(firm), [1]),
+                              (str(firm), [str(uuid.uuid4())] * 1001)):
+        with raises_remote("ValidationFailed"):
+            links.reveal_links(firm_id, link_ids)
+
+
+def test_a_revoked_link_is_still_revealed_but_not_live(links, firm):
+    issued = links.issue_link(file_request(firm))
+    links.revoke_link(issued["id"], str(firm))
+    assert links.reveal_links(str(firm), [issued["id"]])["items"] == [
+        {"id": issued["id"], "token": issued["token"], "live": False}]
+
+
+def test_a_revealed_token_is_in_no_table_event_stored_result_or_log_line(config, links, firm, address, links_url,
+                                                                         caplog):
+    caplog.set_level(logging.DEBUG)
+    issued = links.issue_link(file_request(firm))
+    with ServiceRpcProxy("links", config, timeout=10, context_data={"call_key": "reveal-1"}) as proxy:
+        assert proxy.reveal_links(str(firm), [issued["id"]])["items"][0]["token"] == issued["token"]
+    links.redeem_link(issued["token"], address)
+    links.revoke_link(issued["id"], str(firm))
+    assert _rows(links_url, "SELECT 1 FROM handled_messages WHERE message_id = 'reveal-1'") == []
+    for table in ("links", "outbox", "handled_messages", "failed_attempts"):
+        rows = [row[0] for row in _rows(links_url, f'SELECT t::text FROM "{table}" t')]
+        assert not [row for row in rows if issued["token"] in row], table
+    leaks = [r for r in caplog.records if issued["token"] in r.getMessage() + str(r.__dict__)]
+    # Only this test's own proxy, logging the replies it received (issue_link's and reveal_links') at DEBUG.
+    assert {(r.name, r.levelno, r.getMessage()[:24]) for r in leaks} == {
+        ("nameko.rpc", logging.DEBUG, "RPC reply event complete")}
+
+
+def test_a_service_with_another_key_reveals_nothing_and_warns_without_the_token(container_factory, config, firm,
+                                                                               porta_env, caplog):
+    first = container_factory(LinksService, config)
+    first.start()
+    with ServiceRpcProxy("links", config, timeout=10) as proxy:
+        issued = proxy.issue_link(file_request(firm))
+    first.stop()
+
+    caplog.set_level(logging.DEBUG)
+    wrong = container_factory(LinksService, {**config, "LINK_SEALING_KEY": new_key()})
+    wrong.start()
+    with ServiceRpcProxy("links", config, timeout=10) as proxy:
+        assert proxy.reveal_links(str(firm), [issued["id"]]) == {
+            "items": [{"id": issued["id"], "token": None, "live": True}]}
+    wrong.stop()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "links.tokens"]
+    assert len(warnings) == 1 and issued["id"] in warnings[0].getMessage()
+    assert not [r for r in caplog.records if issued["token"] in r.getMessage() + str(r.__dict__)]
+
+    # Rotation: a new key first, the old one kept after it, still opens what the old one sealed.
+    keys = f"{new_key()},{porta_env['PORTA_LINK_SEALING_KEY']}"
+    rotated = container_factory(LinksService, {**config, "LINK_SEALING_KEY": keys})
+    rotated.start()
+    with ServiceRpcProxy("links", config, timeout=10) as proxy:
+        assert proxy.reveal_links(str(firm), [issued["id"]])["items"][0]["token"] == issued["token"]
+
+
+@pytest.mark.parametrize("key", ["", "CHANGE-ME"])
+def test_the_service_refuses_to_start_without_a_sealing_key(container_factory, config, key):
+    container = container_factory(LinksService, {**config, "LINK_SEALING_KEY": key})
+    with pytest.raises(SealingKeyError, match="links service cannot start.*PORTA_LINK_SEALING_KEY"):
+        container.start()
