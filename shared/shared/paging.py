@@ -10,13 +10,17 @@ from shared.schemas import decode_cursor, encode_cursor
 
 
 def newest_first(
-    db: Session, query: Select, model: Any, limit: int, cursor: str | None
+    db: Session, query: Select, model: Any, limit: int, cursor: str | None, *, by: str = "created_at"
 ) -> tuple[list[Any], str | None]:
-    """One page of `query` ordered by (created_at, id) descending, and the cursor of the next."""
+    """One page of `query` ordered by (`by`, id) descending, and the cursor of the next.
+
+    `by` is a timestamp column of `model`: `created_at` for every list but those ordered by their
+    latest change (the Inbox+ uses `updated_at`)."""
+    column = getattr(model, by)
     if cursor:
-        query = query.where(tuple_(model.created_at, model.id) < tuple_(*decode_cursor(cursor)))
-    rows = list(db.scalars(query.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)))
+        query = query.where(tuple_(column, model.id) < tuple_(*decode_cursor(cursor)))
+    rows = list(db.scalars(query.order_by(column.desc(), model.id.desc()).limit(limit + 1)))
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor(rows[-1].created_at, rows[-1].id)
+    return rows, encode_cursor(getattr(rows[-1], by), rows[-1].id)

@@ -39,8 +39,12 @@ Summary = str | Callable[[dict[str, Any]], str]
 FIRM_PATHS: tuple[Path, ...] = (
     ("firm_id",), ("firm", "id"), ("account", "firm_id"), ("member", "firm_id"), ("user", "firm_id"),
     ("contact", "firm_id"), ("job", "firm_id"), ("link", "firm_id"), ("owner", "firm_id"),
+    ("file_request", "firm_id"),
 )
-ACCOUNT_PATHS: tuple[Path, ...] = (("account_id",), ("account", "id"), ("job", "account_id"))
+ACCOUNT_PATHS: tuple[Path, ...] = (
+    ("account_id",), ("account", "id"), ("job", "account_id"), ("document", "account_id"),
+    ("folder", "account_id"), ("file_request", "account_id"),
+)
 # Events that happen without a signed-in user (signup, accepting an invitation): the user they name did it.
 SELF_ACTED: dict[tuple[str, str], Path] = {
     ("crm", "firm_created"): ("owner", "id"),
@@ -150,6 +154,18 @@ SUMMARIES: dict[tuple[str, str], Summary] = {
     ("crm", "job_created"): "Job “{job[name]}” created ({job[status]})",
     ("crm", "job_updated"): _job_updated,
     ("crm", "portal_settings_changed"): _portal_settings_changed,
+    ("documents", "folder_created"): "Folder “{folder[name]}” created",
+    ("documents", "document_created"): "Document “{document[name]}” uploaded",
+    ("documents", "document_updated"): "Document “{document[name]}” changed",
+    ("documents", "document_deleted"): "Document “{document[name]}” deleted",
+    ("documents", "file_request_created"): "Files requested: “{file_request[message]}”",
+    ("documents", "file_request_sent"): lambda data: f"File request sent to {', '.join(data['recipients'])}",
+    ("documents", "file_request_updated"): "File request message changed",
+    ("documents", "file_request_revoked"): "File request revoked",
+    ("documents", "file_request_files_received"):
+        lambda data: f"{len(data['documents'])} file(s) received through a file request",
+    ("documents", "file_request_done"): "The uploader is done uploading",
+    ("documents", "client_done_uploading"): "{user[name]} is done uploading",
     ("links", "link_issued"): _link("issued"),
     ("links", "link_revoked"): _link("revoked", {"replaced": " (a new one replaced it)",
                                                  "target_revoked": " (no longer needed)"}),

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifications.models import SentEmail, _now
-from notifications.rendering import build_message, render
+from notifications.rendering import build_message, render, render_subject
 from notifications.smtp import PermanentFailure
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,21 @@ def queue_email(
     )
     db.add(email)
     db.flush()
+    return email
+
+
+def record_suppressed(db: Session, *, firm_id: uuid.UUID, to: str, template: str, context: dict[str, Any],
+                      reason: str, message_id: str) -> SentEmail:
+    """Record an email that was decided against (`suppressed`, with why): never attempted, no context kept
+    (only the subject it would have had), but visible next to the ones that were sent."""
+    email = SentEmail(
+        id=uuid.uuid4(), firm_id=firm_id, template=template, recipient=to, subject=render_subject(template, context),
+        status="suppressed", reason=reason[:100], attempts=0, next_attempt_at=None, pending_context=None,
+        message_id=message_id, created_at=_now(),
+    )
+    db.add(email)
+    db.flush()
+    log.info("email %s (%s) suppressed: %s", email.id, template, reason)
     return email
 
 

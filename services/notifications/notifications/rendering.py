@@ -46,18 +46,22 @@ def template_names() -> list[str]:
     return sorted(p.name.removesuffix(".subject.txt") for p in TEMPLATE_DIR.glob("*.subject.txt"))
 
 
+def render_subject(template: str, context: dict[str, Any]) -> str:
+    """The subject line alone (what a suppressed email is recorded with)."""
+    if not _NAME.fullmatch(template):
+        raise ValueError(f"not an email template name: {template!r}")
+    # Headers are one line: whatever a variable held, newlines cannot inject another header.
+    return " ".join(_env.get_template(f"{template}.subject.txt").render({**LAYOUT_DEFAULTS, **context}).split())
+
+
 def render(template: str, context: dict[str, Any]) -> RenderedEmail:
     """The subject (one line), text and HTML of email `template` with `context`.
 
     Raises jinja2.TemplateNotFound for an unknown email and jinja2.UndefinedError when the
     context lacks a variable the templates use.
     """
-    if not _NAME.fullmatch(template):
-        raise ValueError(f"not an email template name: {template!r}")
     variables = {**LAYOUT_DEFAULTS, **context}
-    # Headers are one line: whatever a variable held, newlines cannot inject another header.
-    subject = " ".join(_env.get_template(f"{template}.subject.txt").render(variables).split())
-    variables["subject"] = subject
+    variables["subject"] = subject = render_subject(template, context)
     text = _env.get_template(f"{template}.txt").render(variables).strip() + "\n"
     html = _env.get_template(f"{template}.html").render(variables).strip() + "\n"
     return RenderedEmail(subject, text, html)

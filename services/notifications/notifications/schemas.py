@@ -1,6 +1,7 @@
 """The notifications service's payloads: what its RPCs accept (validated here) and return.
 
-The gateway documents the activity feed with ActivityQuerySchema and ActivityPageSchema.
+The gateway documents the activity feed with ActivityQuerySchema and ActivityPageSchema, the Inbox+
+with InboxQuerySchema, InboxPageSchema and InboxItemSchema.
 
 Each email template has a context schema naming the variables it needs: a send with a missing,
 misspelt or malformed variable is refused at the call (422) instead of failing later in the queue.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from notifications.models import EMAIL_STATUSES
 from shared.schemas import PageQuerySchema, Timestamp, page_schema
@@ -53,9 +54,18 @@ class PortalInvitationContextSchema(EmailContextSchema):
     activation_url = _url(required=True, metadata={"description": "Where the account is activated (carries a token)"})
 
 
+class FileRequestContextSchema(EmailContextSchema):
+    """A firm asks a client or a third party for files; the button opens the request's upload page."""
+
+    message = fields.String(load_default="", validate=validate.Length(max=5000),
+                            metadata={"description": "The request's message, as the staff member wrote it"})
+    upload_url = _url(required=True, metadata={"description": "The request's upload page (carries a token)"})
+
+
 TEMPLATE_CONTEXTS: dict[str, type[EmailContextSchema]] = {
     "team_invitation": TeamInvitationContextSchema,
     "portal_invitation": PortalInvitationContextSchema,
+    "file_request": FileRequestContextSchema,
 }
 
 
@@ -97,3 +107,100 @@ class ActivityItemSchema(Schema):
 
 
 ActivityPageSchema = page_schema(ActivityItemSchema, "ActivityPage")
+
+
+# -- the Inbox+ ---------------------------------------------------------------------------------------
+
+
+class InboxQuerySchema(PageQuerySchema):
+    unread = fields.Boolean(load_default=None, metadata={
+        "description": "`true`: only unread items; `false`: only read ones; omitted: all"})
+
+
+class InboxItemSchema(Schema):
+    """One item of the caller's Inbox+: one subject (a file request, an account's portal uploads), kept up
+    to date as things happen to it; each change puts it on top, unread."""
+
+    id = fields.UUID()
+    type = fields.String(attribute="subject_type", metadata={
+        "description": "What it is about: `file_request` or `account_uploads`"})
+    subject_id = fields.UUID(metadata={"description": "The file request's id, or the account's for account_uploads"})
+    account_id = fields.UUID(allow_none=True, metadata={"description": "The account it concerns"})
+    title = fields.String(metadata={"description": "One line, e.g. '3 files received for “W-2 for 2025”'"})
+    body = fields.String(metadata={"description": "What happened last, e.g. who uploaded which files"})
+    count = fields.Integer(metadata={"description": "The number the title states (files received so far, ...)"})
+    event_count = fields.Integer(metadata={"description": "How many events updated this item"})
+    data = fields.Dict(metadata={"description": "The subject's details (file request, uploader, latest documents)"})
+    unread = fields.Boolean()
+    read_at = Timestamp(allow_none=True, metadata={"description": "When it was last marked read; null while unread"})
+    created_at = Timestamp()
+    updated_at = Timestamp(metadata={"description": "The latest event about it; orders the inbox"})
+
+
+InboxPageSchema = page_schema(InboxItemSchema, "InboxPage")
+
+
+# -- events of other services -------------------------------------------------------------------------
+# What the handlers read from an event's `data`; fields they do not use are ignored, so a producer may
+# add fields freely. An event these refuse can never be handled: it is logged and dropped.
+
+
+class _EventData(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class FileRequestRefSchema(_EventData):
+    id = fields.UUID(required=True)
+    firm_id = fields.UUID(required=True)
+    account_id = fields.UUID(required=True)
+    folder_id = fields.UUID(load_default=None, allow_none=True)
+    message = fields.String(load_default="", allow_none=True)
+    link_id = fields.UUID(load_default=None, allow_none=True)
+    created_by = fields.UUID(load_default=None, allow_none=True)
+
+
+class PersonRefSchema(_EventData):
+    id = fields.UUID(load_default=None, allow_none=True)
+    name = fields.String(load_default="", allow_none=True)
+    email = fields.String(load_default="", allow_none=True)
+
+
+class DocumentRefSchema(_EventData):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+
+
+class FilesReceivedEventSchema(_EventData):
+    """documents.file_request_files_received"""
+
+    file_request = fields.Nested(FileRequestRefSchema, required=True)
+    uploader = fields.Nested(PersonRefSchema, load_default=None, allow_none=True)
+    documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list)
+    received_count = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class FileRequestDoneEventSchema(_EventData):
+    """documents.file_request_done"""
+
+    file_request = fields.Nested(FileRequestRefSchema, required=True)
+    uploader = fields.Nested(PersonRefSchema, load_default=None, allow_none=True)
+    received_count = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+class ClientDoneUploadingEventSchema(_EventData):
+    """documents.client_done_uploading"""
+
+    firm_id = fields.UUID(required=True)
+    account_id = fields.UUID(required=True)
+    account_name = fields.String(required=True)
+    user = fields.Nested(PersonRefSchema, required=True)
+
+
+class FileRequestSentEventSchema(_EventData):
+    """documents.file_request_sent; each recipient address is checked on its own when it is sent to."""
+
+    file_request = fields.Nested(FileRequestRefSchema, required=True)
+    recipients = fields.List(fields.String(), required=True)
+    firm_name = fields.String(required=True)
+    account_name = fields.String(load_default=None, allow_none=True)

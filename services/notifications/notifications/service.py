@@ -4,19 +4,34 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from marshmallow import Schema, ValidationError
+from marshmallow.validate import Email
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from notifications import activity, outgoing
+from notifications import activity, audience, inbox, outgoing
 from notifications.dependencies import Mailer
 from notifications.models import SentEmail, messaging
-from notifications.schemas import ActivityPageSchema, ActivityQuerySchema, SendEmailResultSchema, SendEmailSchema
+from notifications.schemas import (
+    ActivityPageSchema,
+    ActivityQuerySchema,
+    ClientDoneUploadingEventSchema,
+    FileRequestDoneEventSchema,
+    FileRequestSentEventSchema,
+    FilesReceivedEventSchema,
+    InboxItemSchema,
+    InboxPageSchema,
+    InboxQuerySchema,
+    SendEmailResultSchema,
+    SendEmailSchema,
+)
 from shared.config import load_settings
-from shared.context import require_principal
+from shared.context import Principal, require_principal
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, every_event, write
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.rpc import rpc
 from shared.schemas import validated
 from shared.service import PortaService
@@ -27,6 +42,29 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 5.0
 # How long an emailed invitation link works; a reinvite replaces it sooner.
 INVITATION_LIFETIME = timedelta(days=14)
+_is_email = Email()
+
+
+def _id(value: Any) -> uuid.UUID:
+    """A path id that is not a UUID names nothing: 404, like an id of another firm or user."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound("No such inbox item.") from None
+
+
+def _addresses(recipients: list[str]) -> list[str]:
+    """Each valid address once, lower-cased, in the order given; an invalid one is logged and skipped."""
+    found: dict[str, None] = {}
+    for raw in recipients:
+        address = raw.strip().lower()
+        try:
+            _is_email(address)
+        except ValidationError:
+            log.error("not an email address, nothing sent to it: %r", raw[:254])
+            continue
+        found.setdefault(address)
+    return list(found)
 
 
 class NotificationsService(PortaService):
@@ -55,7 +93,9 @@ class NotificationsService(PortaService):
         return email
 
     def _invitation_url(self, firm_id: str, user_id: str) -> str:
-        """A fresh single-use link for this user; it voids his earlier invitation links."""
+        """A fresh single-use link for this user; it voids his earlier invitation links (`replace`), so the
+        newest email he got always works and an older one answers 410. Client emails that carry the
+        activate-your-account banner get theirs here too: each such email voids the link of the one before."""
         link = self.links.issue_link(payload={
             "firm_id": firm_id, "kind": "invitation", "target": {"type": "user", "id": user_id},
             "replace": True, "expires_at": (datetime.now(UTC) + INVITATION_LIFETIME).isoformat(),
@@ -79,6 +119,144 @@ class NotificationsService(PortaService):
             "accept_url": self._invitation_url(member["firm_id"], member["id"]),
         }})
 
+    # -- documents: file request emails --------------------------------------------------------------
+
+    @event_handler("documents", "file_request_sent")
+    def on_file_request_sent(self, event: dict) -> None:
+        """Email each recipient the request's upload page (template `file_request`).
+
+        audience.decide says, per address, whether it goes out and with the activation banner: an
+        access row of the account with NOTIFY or `documents_upload` off is recorded `suppressed`, a
+        third-party address always gets it. No upload page to link to (revoked, expired): every
+        recipient's email is recorded `suppressed` as `link_unavailable`.
+        """
+        data = self._event_data(FileRequestSentEventSchema(), event)
+        if data is None:
+            return
+        request = data["file_request"]
+        firm_id, account_id = str(request["firm_id"]), str(request["account_id"])
+        context = {"firm_name": data["firm_name"], "message": request["message"] or ""}
+        upload_url = self._upload_url(firm_id, request["link_id"])
+        for address in _addresses(data["recipients"]):
+            if upload_url is None:
+                self._suppress(firm_id, address, "file_request", context, "link_unavailable")
+                continue
+            try:
+                preferences = self.crm.client_email_preferences(firm_id=firm_id, account_id=account_id,
+                                                                email=address)
+            except NotFound:
+                log.warning("file request %s: account %s is gone, no email sent", request["id"], account_id)
+                return
+            decision = audience.decide(preferences, "documents_upload")
+            if not decision.send:
+                self._suppress(firm_id, address, "file_request", context, decision.reason or "suppressed")
+                continue
+            name = preferences.get("first_name") if preferences.get("known") else None
+            email_context = {**context, "upload_url": upload_url, "recipient_name": name or None}
+            if decision.banner:
+                email_context |= {"needs_activation": True,
+                                  "activation_url": self._invitation_url(firm_id, preferences["user_id"])}
+            self._queue_or_log({"firm_id": firm_id, "to": address, "template": "file_request",
+                                "context": email_context})
+
+    def _upload_url(self, firm_id: str, link_id: uuid.UUID | None) -> str | None:
+        """The file request's upload page, or None when its link cannot be shown (revoked, expired, unknown)."""
+        if link_id is None:
+            log.warning("file request without a link: nothing to email")
+            return None
+        answer = self.links.reveal_links(firm_id=firm_id, link_ids=[str(link_id)])
+        link = next((item for item in answer.get("items", []) if item.get("id") == str(link_id)), None)
+        if not link or not link.get("token") or not link.get("live"):
+            log.warning("link %s of a file request is not live: nothing to email", link_id)
+            return None
+        return f"{load_settings().base_url}/p/{link['token']}"
+
+    def _suppress(self, firm_id: str, to: str, template: str, context: dict, reason: str) -> None:
+        outgoing.record_suppressed(self.db.session, firm_id=uuid.UUID(firm_id), to=to, template=template,
+                                   context=context, reason=reason, message_id=self.mail.new_message_id())
+
+    def _queue_or_log(self, payload: dict) -> None:
+        """Queue an email of an event; one this service refuses (a firm name too long...) is logged, never
+        retried: the event would fail the same way forever."""
+        try:
+            self._queue(payload)
+        except ValidationFailed as exc:
+            log.error("%s email to an address of firm %s refused: %s", payload["template"], payload["firm_id"],
+                      exc.errors)
+
+    def _event_data(self, schema: Schema, event: dict) -> dict | None:
+        """The event's data as `schema` loads it; None (logged, the event dropped) when it never could be."""
+        try:
+            return schema.load(event.get("data"))
+        except ValidationError as exc:
+            log.error("event %s %s cannot be handled and is dropped: %s", event.get("type"), event["id"],
+                      exc.messages)
+            return None
+
+    # -- documents: the Inbox+ -------------------------------------------------------------------------
+
+    def _staff_to_tell(self, firm_id: uuid.UUID, account_id: uuid.UUID, also: list[uuid.UUID | None]
+                       ) -> list[uuid.UUID]:
+        """Who hears about something on this account: crm decides (`also` if still on the team, plus the
+        account's assigned team; the owner and admins when that is nobody)."""
+        answer = self.crm.list_account_recipients(firm_id=str(firm_id), account_id=str(account_id),
+                                                  also=[str(u) for u in also if u])
+        return [uuid.UUID(u) for u in answer["user_ids"]]
+
+    def _request_recipients(self, request: dict) -> list[uuid.UUID]:
+        return self._staff_to_tell(request["firm_id"], request["account_id"], [request["created_by"]])
+
+    @event_handler("documents", "file_request_files_received")
+    def on_file_request_files_received(self, event: dict) -> None:
+        """Files came in through a file request: its item, per recipient, says how many so far, unread."""
+        data = self._event_data(FilesReceivedEventSchema(), event)
+        if data is not None:
+            request = data["file_request"]
+            inbox.files_received(self.db.session, self._request_recipients(request), request, data["uploader"],
+                                 data["documents"], data["received_count"])
+
+    @event_handler("documents", "file_request_done")
+    def on_file_request_done(self, event: dict) -> None:
+        """A third party pressed "done uploading": the request's item says so, unread."""
+        data = self._event_data(FileRequestDoneEventSchema(), event)
+        if data is not None:
+            request = data["file_request"]
+            inbox.file_request_done(self.db.session, self._request_recipients(request), request, data["uploader"],
+                                    data["received_count"])
+
+    @event_handler("documents", "client_done_uploading")
+    def on_client_done_uploading(self, event: dict) -> None:
+        """A portal client pressed "done uploading": the account's uploads item, per recipient, unread."""
+        data = self._event_data(ClientDoneUploadingEventSchema(), event)
+        if data is not None:
+            recipients = self._staff_to_tell(data["firm_id"], data["account_id"], [])
+            inbox.client_done_uploading(self.db.session, recipients, data["firm_id"], data["account_id"],
+                                        data["account_name"], data["user"])
+
+    def _staff(self, refusal: str) -> Principal:
+        principal = require_principal(self.context.principal)
+        if principal.kind != "staff":
+            raise Forbidden(refusal)
+        return principal
+
+    @rpc
+    def list_inbox(self, query: dict) -> dict:
+        """The caller's own Inbox+, latest activity first: `{limit?, cursor?, unread?}` -> `{items, next_cursor}`."""
+        principal = self._staff("The Inbox+ is for the firm's staff.")
+        params = validated(InboxQuerySchema(), query)
+        items, cursor = inbox.list_inbox(self.db.session, uuid.UUID(principal.firm_id), uuid.UUID(principal.user_id),
+                                         params["unread"], params["limit"], params["cursor"])
+        return InboxPageSchema().dump({"items": items, "next_cursor": cursor})
+
+    @rpc
+    @write
+    def mark_inbox_read(self, item_id: str) -> dict:
+        """Mark one of the caller's own items read -> the item. Another user's or firm's item: NotFound."""
+        principal = self._staff("The Inbox+ is for the firm's staff.")
+        item = inbox.mark_read(self.db.session, uuid.UUID(principal.firm_id), uuid.UUID(principal.user_id),
+                               _id(item_id))
+        return InboxItemSchema().dump(item)
+
     # -- the activity feed ------------------------------------------------------------------------
 
     @every_event("crm", "notifications.activity.crm")
@@ -90,6 +268,12 @@ class NotificationsService(PortaService):
     def record_links_activity(self, event: dict) -> None:
         """Every links event, whatever its type, becomes one feed entry."""
         self._record_activity("links", event)
+
+    @every_event("documents", "notifications.activity.documents")
+    def record_documents_activity(self, event: dict) -> None:
+        """Every documents event, whatever its type, becomes one feed entry (and so every one of
+        them has a queue to go to: the outbox relay publishes with `mandatory`)."""
+        self._record_activity("documents", event)
 
     def _record_activity(self, source: str, event: dict) -> None:
         entry = activity.describe(source, event, self.context.principal)

@@ -1,17 +1,29 @@
-"""Notifications tests run on this run's migrated database, RabbitMQ vhost and SMTP server (devstack fixtures)."""
+"""Notifications tests run on this run's migrated database, RabbitMQ vhost and SMTP server (devstack fixtures).
+
+Other services appear as stand-ins (`fake_crm`, `fake_links`: nameko services of the same name on the
+run's vhost); their events are published as their outbox relay publishes them (`fire`)."""
 from __future__ import annotations
 
 import contextlib
 import socket
 import time
+import uuid
+from datetime import UTC, datetime
 
 import eventlet
 import pytest
 from devstack.environment import free_port, smtp_address
+from nameko.amqp.publish import Publisher
+from nameko.standalone.events import get_event_exchange
+from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from notifications.models import Activity, SentEmail, messaging
+from notifications.models import Activity, InboxItem, SentEmail, messaging
+from notifications.service import NotificationsService
+from shared.errors import NotFound
+from shared.outbox import event_body
+from shared.rpc import rpc
 
 
 @pytest.fixture(scope="session")
@@ -26,10 +38,10 @@ def session_engine(service_engine):
 
 @pytest.fixture
 def engine(session_engine):
-    """The database, with no emails in it (a row left queued would be swept into another test's mailbox)
-    and no activity."""
+    """The database, with no emails in it (a row left queued would be swept into another test's mailbox),
+    no activity and no inbox items."""
     with session_engine.begin() as conn:
-        for table in (SentEmail.__table__, Activity.__table__, *messaging):
+        for table in (SentEmail.__table__, Activity.__table__, InboxItem.__table__, *messaging):
             conn.execute(delete(table))
     return session_engine
 
@@ -116,3 +128,101 @@ def smtp_gate(porta_env):
     gate = SmtpGate(smtp_address(porta_env))
     yield gate
     gate.close()
+
+
+# -- other services ------------------------------------------------------------------------------------
+
+
+class FakeCrm:
+    """crm's answers to services: `recipients` (the user ids `list_account_recipients` answers), `preferences`
+    (email -> `client_email_preferences`' answer; any other address is unknown) and `gone` (account ids that
+    are NotFound). `calls` records (method, kwargs)."""
+
+    name = "crm"
+    recipients: list[str] = []
+    preferences: dict[str, dict] = {}
+    gone: set[str] = set()
+    calls: list[tuple[str, dict]] = []
+
+    @rpc
+    def list_account_recipients(self, firm_id, account_id, also=None):
+        FakeCrm.calls.append(("list_account_recipients", {"firm_id": firm_id, "account_id": account_id,
+                                                          "also": also}))
+        return {"user_ids": list(FakeCrm.recipients)}
+
+    @rpc
+    def client_email_preferences(self, firm_id, account_id, email):
+        FakeCrm.calls.append(("client_email_preferences", {"firm_id": firm_id, "account_id": account_id,
+                                                           "email": email}))
+        if account_id in FakeCrm.gone:
+            raise NotFound("No such account.")
+        return FakeCrm.preferences.get(email) or {"known": False, "notify": False, "categories": {},
+                                                  "status": "none", "user_id": None, "first_name": None}
+
+
+class FakeLinks:
+    """links' answers: `links` (link id -> `{"token", "live"}` for `reveal_links`); `issue_link` answers a new
+    token each time. `calls` records (method, kwargs)."""
+
+    name = "links"
+    links: dict[str, dict] = {}
+    calls: list[tuple[str, dict]] = []
+
+    @rpc
+    def reveal_links(self, firm_id, link_ids):
+        FakeLinks.calls.append(("reveal_links", {"firm_id": firm_id, "link_ids": link_ids}))
+        return {"items": [{"id": i, "token": FakeLinks.links[i]["token"], "live": FakeLinks.links[i]["live"]}
+                          for i in link_ids if i in FakeLinks.links]}
+
+    @rpc
+    def issue_link(self, payload):
+        FakeLinks.calls.append(("issue_link", {"payload": payload}))
+        return {"id": str(uuid.uuid4()), "token": f"activate-{uuid.uuid4().hex}"}
+
+
+@pytest.fixture
+def fake_crm(container_factory, nameko_config, monkeypatch):
+    for name, value in (("recipients", []), ("preferences", {}), ("gone", set()), ("calls", [])):
+        monkeypatch.setattr(FakeCrm, name, value)
+    container_factory(FakeCrm, nameko_config).start()
+    return FakeCrm
+
+
+@pytest.fixture
+def fake_links(container_factory, nameko_config, monkeypatch):
+    monkeypatch.setattr(FakeLinks, "links", {})
+    monkeypatch.setattr(FakeLinks, "calls", [])
+    container_factory(FakeLinks, nameko_config).start()
+    return FakeLinks
+
+
+@pytest.fixture
+def notifications(container_factory, config):
+    """The notifications service, started (after the stand-ins a test asked for before it)."""
+    container = container_factory(NotificationsService, config)
+    container.start()
+    return container
+
+
+OCCURRED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fire(notifications, nameko_config):
+    """`fire(type, data, handler=..., body=...)`: one documents event as the outbox relay publishes it; returns
+    its body once `handler` (the notifications method that takes it) finished with it."""
+    publisher = Publisher(nameko_config["AMQP_URI"])
+    exchange = get_event_exchange("documents", nameko_config)
+
+    def send(event_type, data, *, handler, body=None):
+        body = body or event_body(uuid.uuid4(), event_type, data, OCCURRED)
+
+        def done(worker_ctx, result, exc_info):
+            event = worker_ctx.args[0]
+            return isinstance(event, dict) and event.get("id") == body["id"] and not exc_info
+
+        with entrypoint_waiter(notifications, handler, callback=done, timeout=15):
+            publisher.publish(body, exchange=exchange, routing_key=event_type, declare=[exchange])
+        return body
+
+    return send

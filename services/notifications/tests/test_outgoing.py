@@ -161,3 +161,14 @@ def test_two_sweepers_at_once_send_each_email_exactly_once(db, engine):
 @pytest.mark.parametrize("attempts,expected", [(1, 30), (2, 60), (6, 960), (7, 1800), (50, 1800)])
 def test_retry_delay_doubles_up_to_its_cap(attempts, expected):
     assert outgoing.retry_delay(attempts) == timedelta(seconds=expected)
+
+
+def test_a_suppressed_email_is_recorded_with_its_reason_and_never_attempted(db):
+    email = outgoing.record_suppressed(db, firm_id=uuid.uuid4(), to="quiet@example.com", template="team_invitation",
+                                       context=TEAM, reason="notify_off", message_id=make_msgid(domain="porta.local"))
+    db.commit()
+    sender = FakeSender()
+    assert outgoing.deliver_due(db, sender) == 0 and sender.sent == []
+    db.refresh(email)
+    assert (email.status, email.reason, email.attempts, email.pending_context) == ("suppressed", "notify_off", 0, None)
+    assert email.subject == "Olive invited you to join Acme CPA on Porta"

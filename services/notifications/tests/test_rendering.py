@@ -11,7 +11,9 @@ TEAM = {"firm_name": "Acme CPA", "inviter_name": "Olive Owner", "recipient_name"
         "accept_url": "https://porta.example/accept?token=tok-123&x=1"}
 PORTAL = {"firm_name": "Acme CPA", "account_name": "Smith Family",
           "activation_url": "https://porta.example/activate?token=act-456"}
-EXAMPLES = {"team_invitation": TEAM, "portal_invitation": PORTAL}
+FILE_REQUEST = {"firm_name": "Acme CPA", "message": "Please upload your W-2 for 2025.\nThanks!",
+                "upload_url": "https://porta.example/p/upl-789"}
+EXAMPLES = {"team_invitation": TEAM, "portal_invitation": PORTAL, "file_request": FILE_REQUEST}
 BANNER = "Your account is not activated yet."
 
 
@@ -38,6 +40,31 @@ def test_portal_invitation_names_the_firm_and_account_and_links_to_activate():
     assert "\nhttps://porta.example/activate?token=act-456\n" in text
     assert '<a href="https://porta.example/activate?token=act-456"' in html
     assert ">Activate your account</a>" in html
+
+
+def test_file_request_names_the_firm_quotes_the_message_and_links_to_upload():
+    subject, text, html = render("file_request", FILE_REQUEST)
+    assert subject == "Acme CPA asks you to upload files"
+    assert "Acme CPA asks you to upload files:\n\nPlease upload your W-2 for 2025.\nThanks!\n" in text
+    assert "\nhttps://porta.example/p/upl-789\n" in text
+    assert "Please upload your W-2 for 2025.\nThanks!</p>" in html  # white-space:pre-line keeps its lines
+    assert '<a href="https://porta.example/p/upl-789"' in html and ">Upload files</a>" in html
+
+
+def test_file_request_without_a_message_just_asks():
+    _, text, html = render("file_request", {**FILE_REQUEST, "message": ""})
+    assert "Acme CPA asks you to upload files.\n" in text and "pre-line" not in html
+
+
+def test_file_request_escapes_the_message_in_html():
+    _, _, html = render("file_request", {**FILE_REQUEST, "message": "<img src=x onerror=alert(1)>"})
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_file_request_carries_the_banner_when_the_client_needs_activation():
+    context = {**FILE_REQUEST, "needs_activation": True, "activation_url": "https://porta.example/p/act-1"}
+    _, text, html = render("file_request", context)
+    assert BANNER in text and BANNER in html and 'href="https://porta.example/p/act-1"' in html
 
 
 def test_greeting_without_a_recipient_name_is_plain_hello():
