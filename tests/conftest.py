@@ -58,3 +58,27 @@ def signup(base_url) -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def firm(signup) -> dict[str, Any]:
     return signup()
+
+
+@pytest.fixture
+def documents_event(porta_system, porta_env) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    """`documents_event(type, data)`: one event of the documents service, published into the running system
+    as its outbox relay publishes it (confirmed and routed to a bound queue, or this raises); returns its body.
+    For the consumers of events whose producer does not emit them yet."""
+    from datetime import UTC, datetime
+
+    from nameko.amqp.publish import Publisher
+    from nameko.standalone.events import get_event_exchange
+
+    from shared.outbox import event_body
+
+    config = {"AMQP_URI": porta_env["PORTA_AMQP_URI"]}
+    publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
+    exchange = get_event_exchange("documents", config)
+
+    def publish(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+        body = event_body(uuid.uuid4(), event_type, data, datetime.now(UTC))
+        publisher.publish(body, exchange=exchange, routing_key=event_type, declare=[exchange])
+        return body
+
+    return publish

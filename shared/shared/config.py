@@ -39,6 +39,15 @@ class Settings:
     # How many reverse proxies in front of the gateway append to X-Forwarded-For (0: none, trust no header).
     trusted_proxies: int = field(default_factory=lambda: int(_env("PORTA_TRUSTED_PROXIES", "0")))
     max_json_body: int = field(default_factory=lambda: int(_env("PORTA_MAX_JSON_BODY", str(1024 * 1024))))
+    # Fernet key(s), urlsafe base64, that seal the tokens of retrievable links (links service); a comma-separated
+    # list to rotate: the first seals, every one unseals. The links service refuses to start without one.
+    link_sealing_key: str = field(default_factory=lambda: _env("PORTA_LINK_SEALING_KEY", ""), repr=False)
+    # One uploaded file at most (default 5 GB); a file request may set a lower limit.
+    max_upload_bytes: int = field(default_factory=lambda: int(_env("PORTA_MAX_UPLOAD_BYTES", str(5 * 10**9))))
+    # Unpacking a .zip: at most this many entries, this many bytes inflated, this ratio per entry.
+    zip_max_entries: int = field(default_factory=lambda: int(_env("PORTA_ZIP_MAX_ENTRIES", "1000")))
+    zip_max_bytes: int = field(default_factory=lambda: int(_env("PORTA_ZIP_MAX_BYTES", str(2**30))))
+    zip_max_ratio: int = field(default_factory=lambda: int(_env("PORTA_ZIP_MAX_RATIO", "100")))
 
     def db_url(self, service: str) -> str:
         """The database URL of one service; `PORTA_<SERVICE>_DB_URL` overrides the template."""

@@ -1,4 +1,4 @@
-"""nameko dependency providers every service uses: call context and the database.
+"""nameko dependency providers: call context and the database (every service), the object store.
 
 `Database` is the one session provider: an engine per container, a session per worker,
 closed at teardown. Its wrapper also writes outbox rows (`emit`) and records handled
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import context as ctx
 from shared.config import load_settings
 from shared.outbox import OutboxRelay
+from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +198,13 @@ class Database(DependencyProvider):
         session = self._sessions.pop(worker_ctx, None)
         if session is not None:
             session.close()
+
+
+class Storage(DependencyProvider):
+    """The object store (shared.storage.ObjectStore): one client per container, configured once."""
+
+    def setup(self) -> None:
+        self.store = ObjectStore.from_settings(load_settings())
+
+    def get_dependency(self, worker_ctx: Any) -> ObjectStore:
+        return self.store

@@ -196,6 +196,27 @@ def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: 
             changes.events.append(invitation_event(db, account, moved, contact))
 
 
+def email_preferences(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, email: str) -> dict[str, Any]:
+    """What a service sending a client email must respect for this address on this account (no actor: the
+    caller names the firm). `known` false: the address is no access row of the account (a third party).
+    An access row nobody touched has every switch off (NOTIFY too) and every category on.
+    The account must be the firm's: NotFound otherwise."""
+    account = db.scalar(select(Account).where(Account.id == account_id, Account.firm_id == firm_id))
+    if account is None:
+        raise NotFound("No such account.")
+    email = email.strip().lower()
+    contact = _linked_emails(db, account).get(email)
+    if contact is None:
+        return {"known": False, "notify": False, "categories": {}, "status": "none", "user_id": None,
+                "first_name": None}
+    row = db.get(PortalAccess, (account.id, email))
+    view = _view(email, contact.id, row)
+    return {"known": True, "notify": view.notify, "status": view.status,
+            # A category added after the row was made is on, as it is for a new row.
+            "categories": {**dict.fromkeys(NOTIFICATION_CATEGORIES, True), **view.categories},
+            "user_id": row.user_id if row is not None else None, "first_name": contact.first_name}
+
+
 def portal_accounts(db: DbSession, client: User) -> list[Account]:
     """The accounts a client user may open now: LOGIN on and activated for his address."""
     return list(db.scalars(

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session as DbSession
 
 from crm.models import Account, AccountAssignment, User
-from crm.permissions import require_right, sees_all_accounts
+from crm.permissions import MANAGERS, require_right, sees_all_accounts
 from shared.errors import NotFound, ValidationFailed
 from shared.paging import newest_first
 
@@ -94,3 +94,16 @@ def assign_team(db: DbSession, actor: User, account_id: uuid.UUID, user_ids: lis
     db.add_all(AccountAssignment(firm_id=actor.firm_id, account_id=account.id, user_id=m.id) for m in members)
     db.flush()
     return sorted(members, key=lambda m: m.created_at)
+
+
+def notification_recipients(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID,
+                            also: list[uuid.UUID] | None = None) -> list[User]:
+    """The active staff to tell about something on this account: those of `also` (e.g. who made a file
+    request) who are still on the firm's team, and the account's assigned team; when that is nobody, the
+    firm's owner and admins. No actor: the caller names the firm, and only its staff can come out."""
+    staff = (select(User).where(User.firm_id == firm_id, User.kind == "staff", User.status == "active")
+             .order_by(User.created_at, User.id))
+    assigned = select(AccountAssignment.user_id).where(AccountAssignment.firm_id == firm_id,
+                                                       AccountAssignment.account_id == account_id)
+    people = list(db.scalars(staff.where(User.id.in_(list(also or [])) | User.id.in_(assigned))))
+    return people or list(db.scalars(staff.where(User.role.in_(MANAGERS))))

@@ -107,6 +107,22 @@ class AccountSchema(Schema):
     updated_at = Timestamp()
 
 
+class CallerSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    email = fields.String()
+
+
+class AccountAuthorizationSchema(Schema):
+    """`authorize_account`'s answer to the service that asked."""
+
+    account = fields.Nested(AccountSchema)
+    principal_kind = fields.String(metadata={"description": "`staff` or `client`"})
+    user = fields.Nested(lambda: CallerSchema())
+    portal_settings = fields.Nested(lambda: PortalSettingsSchema(), allow_none=True,
+                                    metadata={"description": "Client callers only: the firm's portal switches"})
+
+
 class AccountQuerySchema(PageQuerySchema):
     q = fields.String(load_default=None, validate=validate.Length(max=200),
                       metadata={"description": "Case-insensitive search in the account name"})
@@ -237,3 +253,21 @@ class PortalSettingsSchema(Schema):
 class PortalSettingsPatchSchema(PortalSettingsSchema):
     class Meta:
         exclude = ("updated_at",)
+
+
+class EmailPreferencesSchema(Schema):
+    """`client_email_preferences`' answer to a service about to email an address about an account."""
+
+    known = fields.Boolean(metadata={"description": "The address is an access row of the account (else a third "
+                                                    "party's)"})
+    notify = fields.Boolean()
+    categories = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    status = fields.String(metadata={"description": "`none`, `invited` or `active`"})
+    user_id = fields.UUID(allow_none=True, metadata={"description": "The client user, once LOGIN was turned on"})
+    first_name = fields.String(allow_none=True, metadata={"description": "The contact's, for a greeting"})
+
+
+class RecipientsSchema(Schema):
+    """`list_account_recipients`' answer: the staff to notify, oldest team member first."""
+
+    user_ids = fields.List(fields.UUID())

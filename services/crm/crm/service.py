@@ -8,11 +8,13 @@ from nameko.rpc import RpcProxy
 
 from crm import access, accounts, contacts, identity, jobs, portal_settings
 from crm.models import User, messaging
+from crm.permissions import RIGHTS, require_right
 from crm.schemas import (
     AcceptInvitationSchema,
     AccessListSchema,
     AccessPatchSchema,
     AccessSchema,
+    AccountAuthorizationSchema,
     AccountCreateSchema,
     AccountListSchema,
     AccountPageSchema,
@@ -25,6 +27,7 @@ from crm.schemas import (
     ContactLinkSchema,
     ContactPatchSchema,
     ContactSchema,
+    EmailPreferencesSchema,
     FirmPublicSchema,
     JobCreateSchema,
     JobPageSchema,
@@ -36,6 +39,7 @@ from crm.schemas import (
     PortalSettingsPatchSchema,
     PortalSettingsSchema,
     PrincipalSchema,
+    RecipientsSchema,
     SignupResultSchema,
     SignupSchema,
     TeamAssignmentSchema,
@@ -204,6 +208,28 @@ class CrmService(PortaService):
         return {"all": True, "ids": []} if ids is None else {"all": False, "ids": [str(i) for i in ids]}
 
     @rpc
+    def authorize_account(self, account_id: str, right: str | None = None) -> dict:
+        """For a service acting on an account for its caller: a staff member who sees the account
+        (and holds `right` when the act needs one), or a client user with portal access to it.
+        Anyone else: NotFound (or Forbidden for a missing right). A client also gets the portal
+        switches that decide what he may do there."""
+        actor = self._actor()
+        if right is not None and right not in RIGHTS:
+            raise ValidationFailed("Unknown right.", {"right": [f"Must be one of: {', '.join(RIGHTS)}."]})
+        if actor.kind == "client":
+            if right is not None:
+                raise Forbidden("Client users hold no staff rights.")
+            account = access.require_portal_account(self.db.session, actor, _id(account_id))
+            switches = PortalSettingsSchema().dump(portal_settings.get_settings(self.db.session, actor))
+        else:
+            account = accounts.get_account(self.db.session, actor, _id(account_id))
+            if right is not None:
+                require_right(actor, right)
+            switches = None
+        return AccountAuthorizationSchema().dump({"account": account, "principal_kind": actor.kind, "user": actor,
+                                                  "portal_settings": switches})
+
+    @rpc
     @write
     def assign_account_team(self, account_id: str, payload: dict) -> dict:
         data = validated(TeamAssignmentSchema(), payload)
@@ -355,3 +381,38 @@ class CrmService(PortaService):
             # The activity feed records who changed what, from which value to which.
             self.db.emit("portal_settings_changed", {"firm_id": str(actor.firm_id), "changes": changes})
         return PortalSettingsSchema().dump(settings)
+
+    # -- for services acting without a user (event handlers) ----------------------------------------
+    # They name the firm they act for. A principal that came along (the user whose request caused
+    # the event, passed on in the context) must be of that firm; without one the firm is trusted,
+    # as only services reach these methods (the gateway routes no path to them).
+
+    def _for_firm(self, firm_id: Any) -> uuid.UUID:
+        try:
+            firm = uuid.UUID(str(firm_id))
+        except ValueError:
+            raise ValidationFailed("firm_id is not a UUID.", {"firm_id": ["Not a valid UUID."]}) from None
+        principal = self.context.principal
+        if principal is not None and principal.firm_id != str(firm):
+            raise Forbidden("A service acted for another firm than its caller's.")
+        return firm
+
+    @rpc
+    def list_account_recipients(self, firm_id: str, account_id: str, also: list[str] | None = None) -> dict:
+        """The staff to notify about something on an account: `also` (e.g. a file request's creator) if
+        still on the team, plus the account's assigned team; the owner and admins when that is nobody.
+        -> `{"user_ids": [...]}`."""
+        firm = self._for_firm(firm_id)
+        people = accounts.notification_recipients(self.db.session, firm, _id(account_id),
+                                                  [_id(user_id) for user_id in also or []])
+        return RecipientsSchema().dump({"user_ids": [person.id for person in people]})
+
+    @rpc
+    def client_email_preferences(self, firm_id: str, account_id: str, email: str) -> dict:
+        """What an email to `email` about this account must respect: `{known, notify, categories, status,
+        user_id, first_name}`; `known` false for an address that is no access row of the account."""
+        firm = self._for_firm(firm_id)
+        if not isinstance(email, str):
+            raise ValidationFailed("email must be a string.", {"email": ["Not a valid email."]})
+        return EmailPreferencesSchema().dump(
+            access.email_preferences(self.db.session, firm, _id(account_id), email))

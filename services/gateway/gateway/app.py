@@ -7,7 +7,7 @@ import falcon
 from swagger_ui import api_doc
 
 from gateway import errors
-from gateway.media import json_handlers
+from gateway.media import json_handlers, request_handlers
 from gateway.middleware import AuthMiddleware, ClientAddressMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.openapi import build_spec
 from gateway.resources import (
@@ -15,7 +15,10 @@ from gateway.resources import (
     accounts,
     activity,
     contacts,
+    documents,
+    file_requests,
     identity,
+    inbox,
     jobs,
     portal,
     portal_settings,
@@ -23,10 +26,12 @@ from gateway.resources import (
     system,
     team,
 )
+from gateway.transfer import FileTransfer
 from shared.config import Settings, load_settings
+from shared.storage import ObjectStore
 
 
-def routes(rpc: Any) -> list[tuple[str, Any]]:
+def routes(rpc: Any, transfer: FileTransfer) -> list[tuple[str, Any]]:
     """Every documented route: the app serves these and the OpenAPI document describes them."""
     return [
         ("/healthz", system.Health()),
@@ -54,26 +59,44 @@ def routes(rpc: Any) -> list[tuple[str, Any]]:
         ("/api/v1/jobs/{job_id:uuid}", jobs.Job(rpc)),
         ("/api/v1/settings/portal", portal_settings.PortalSettings(rpc)),
         ("/api/v1/activity", activity.Activity(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/folders", documents.AccountFolders(rpc)),
+        ("/api/v1/accounts/{account_id:uuid}/documents", documents.AccountDocuments(rpc, transfer)),
+        ("/api/v1/documents/{document_id:uuid}", documents.Document(rpc)),
+        ("/api/v1/documents/{document_id:uuid}/content", documents.DocumentContent(rpc, transfer)),
+        ("/api/v1/accounts/{account_id:uuid}/file-requests", file_requests.AccountFileRequests(rpc)),
+        ("/api/v1/file-requests/{file_request_id:uuid}", file_requests.FileRequest(rpc)),
+        ("/api/v1/file-requests/{file_request_id:uuid}/resend", file_requests.FileRequestResend(rpc)),
+        ("/api/v1/file-requests/{file_request_id:uuid}/revoke", file_requests.FileRequestRevoke(rpc)),
+        ("/api/v1/inbox", inbox.Inbox(rpc)),
+        ("/api/v1/inbox/{item_id:uuid}/read", inbox.InboxItemRead(rpc)),
         ("/portal/v1/accounts", portal.PortalAccounts(rpc)),
+        ("/portal/v1/accounts/{account_id:uuid}/folders", portal.PortalFolders(rpc)),
+        ("/portal/v1/accounts/{account_id:uuid}/documents", portal.PortalDocuments(rpc, transfer)),
+        ("/portal/v1/accounts/{account_id:uuid}/documents/{document_id:uuid}/content",
+         portal.PortalDocumentContent(rpc, transfer)),
+        ("/portal/v1/accounts/{account_id:uuid}/done-uploading", portal.PortalDoneUploading(rpc)),
         ("/api/public/links/{token}", public.LinkInfo(rpc)),
+        ("/api/public/links/{token}/files", public.LinkFiles(rpc, transfer)),
+        ("/api/public/links/{token}/done", public.LinkDone(rpc)),
         ("/api/public/invitations/{token}", public.AcceptInvitation(rpc)),
         ("/p/{token}", public.LinkPage(rpc)),
         ("/portal", public.PortalPage()),
     ]
 
 
-def create_app(rpc: Any, settings: Settings | None = None) -> falcon.App:
-    """`rpc` is anything with `call(service, method, context=..., **kwargs)`: tests pass a fake."""
+def create_app(rpc: Any, settings: Settings | None = None, store: ObjectStore | None = None) -> falcon.App:
+    """`rpc` is anything with `call(service, method, context=..., **kwargs)`: tests pass a fake.
+    `store` is the object store the file bytes stream to and from."""
     settings = settings or load_settings()
+    store = store or ObjectStore.from_settings(settings)
     app = falcon.App(middleware=[
         RequestIdMiddleware(), ClientAddressMiddleware(settings.trusted_proxies), MetricsMiddleware(),
         AuthMiddleware(rpc),
     ])
-    handlers = json_handlers(settings.max_json_body)
-    app.req_options.media_handlers = handlers
-    app.resp_options.media_handlers = handlers
+    app.req_options.media_handlers = request_handlers(settings.max_json_body)
+    app.resp_options.media_handlers = json_handlers(settings.max_json_body)
     errors.install(app)
-    table = routes(rpc)
+    table = routes(rpc, FileTransfer(store))
     for template, resource in table:
         app.add_route(template, resource)
     app.add_route("/openapi.json", system.OpenApi(build_spec([*table, ("/openapi.json", system.OpenApi({}))])))

@@ -41,3 +41,15 @@ class LimitedJSONHandler(JSONHandler):
 def json_handlers(max_bytes: int) -> falcon.media.Handlers:
     handler = LimitedJSONHandler(max_bytes)
     return falcon.media.Handlers({falcon.MEDIA_JSON: handler})
+
+
+def request_handlers(max_json_bytes: int) -> falcon.media.Handlers:
+    """JSON (limited), and multipart/form-data for uploads: its parts are read lazily, one file
+    part's stream at a time, so a file goes to the object store without being buffered."""
+    multipart = falcon.media.MultipartFormHandler()
+    # Only the small text fields are buffered; file parts are streamed (gateway.transfer).
+    multipart.parse_options.max_body_part_buffer_size = 64 * 1024
+    multipart.parse_options.max_body_part_count = 1000
+    handlers = json_handlers(max_json_bytes)
+    handlers[falcon.MEDIA_MULTIPART] = multipart
+    return handlers

@@ -13,6 +13,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 ERROR_TEXT = {
     400: "Malformed body", 401: "No or bad token", 403: "Not allowed", 404: "Unknown, or another firm's",
     409: "Conflict", 410: "Link expired or revoked", 413: "Too large", 415: "Bad media type",
+    416: "Range not satisfiable",
     422: "Validation failed", 429: "Throttled", 502: "A service failed", 503: "A service is unavailable",
     504: "A service did not answer in time",
 }
@@ -27,13 +28,19 @@ def operation(
     query: type[Schema] | None = None,
     errors: Iterable[int] = (),
     description: str = "",
+    files: bool = False,
+    binary_response: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Describe a responder for the OpenAPI document; undocumented responders fail a test."""
+    """Describe a responder for the OpenAPI document; undocumented responders fail a test.
+
+    `files`: the body is a file, raw (`?filename=`) or `multipart/form-data`; `binary_response`:
+    the answer is a file's bytes (with `Range`)."""
 
     def describe(responder: Callable[..., Any]) -> Callable[..., Any]:
         responder.openapi = {  # type: ignore[attr-defined]
             "summary": summary, "body": body, "response": response, "status": status, "query": query,
-            "errors": tuple(errors), "description": description,
+            "errors": tuple(errors), "description": description, "files": files,
+            "binary_response": binary_response,
         }
         return responder
 
@@ -93,11 +100,27 @@ def _operation(responder: Any, auth: str | None, params: list[tuple[str, str]]) 
         op["parameters"] = parameters
     if doc["body"] is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": doc["body"]}}}
+    if doc["files"]:
+        binary = {"type": "string", "format": "binary"}
+        op["requestBody"] = {"required": True, "content": {
+            "application/octet-stream": {"schema": binary},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "file": {"type": "array", "items": binary}}}},
+        }}
     ok: dict[str, Any] = {"description": "OK" if doc["status"] != 204 else "No content"}
     if doc["response"] is not None:
         ok["content"] = {"application/json": {"schema": doc["response"]}}
+    if doc["binary_response"]:
+        ok["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        op["responses"]["206"] = {"description": "The requested byte range (`Range`)",
+                                  "content": ok["content"]}
+        doc_errors = {416}
+    else:
+        doc_errors = set()
     op["responses"][str(doc["status"])] = ok
-    errors = set(doc["errors"])
+    errors = set(doc["errors"]) | doc_errors
+    if doc["files"]:
+        errors |= {400, 413, 415, 422}
     if auth:
         op["security"] = [{"bearer": []}]
         errors |= {401, 403}

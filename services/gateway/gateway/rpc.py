@@ -281,8 +281,10 @@ class RpcClient:
         self._closed = getattr(self, "_closed", False)
         self._failed_at = -math.inf
 
-    def call(self, service: str, method: str, context: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
-        """Call `service.method(**kwargs)` and return its result.
+    def call(self, service: str, method: str, context: Mapping[str, str] | None = None, *,
+             timeout: float | None = None, **kwargs: Any) -> Any:
+        """Call `service.method(**kwargs)` and return its result, waiting at most `timeout`
+        seconds (default: the client's) — longer only for calls whose work grows with a file.
 
         `context` items travel as nameko context data (headers `nameko.<key>`, visible as
         `worker_ctx.data` in the service). A fresh `call_key` (uuid4 hex) is added to every call:
@@ -292,7 +294,8 @@ class RpcClient:
         `UpstreamError` for anything it did not name, `ServiceTimeout` when no answer came within
         the timeout, and `ServiceUnavailable` when the broker or the service is not there.
         """
-        deadline = time.monotonic() + self.timeout
+        timeout = timeout or self.timeout
+        deadline = time.monotonic() + timeout
         call_key = uuid.uuid4().hex
         headers: dict[str, Any] = {
             f"{HEADER_PREFIX}.{key}": value for key, value in (context or {}).items() if value is not None
@@ -327,13 +330,14 @@ class RpcClient:
                 link.forget(correlation_id)
                 if attempt == 2:
                     raise ServiceUnavailable("The message broker is unreachable.") from exc
-        return self._await(waiter, link, correlation_id, deadline, routing_key)
+        return self._await(waiter, link, correlation_id, deadline, timeout, routing_key)
 
-    def _await(self, waiter: _Waiter, link: _Link, correlation_id: str, deadline: float, what: str) -> Any:
+    def _await(self, waiter: _Waiter, link: _Link, correlation_id: str, deadline: float, timeout: float,
+               what: str) -> Any:
         if not waiter.event.wait(max(0.0, deadline - time.monotonic())):
             link.forget(correlation_id)
             if not waiter.event.is_set():  # the reply did not slip in after the wait ended
-                raise ServiceTimeout(f"{what} did not answer within {self.timeout:g} s.")
+                raise ServiceTimeout(f"{what} did not answer within {timeout:g} s.")
         if waiter.error is not None:
             raise waiter.error
         body = _decode(waiter.reply, what)

@@ -13,7 +13,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from marshmallow import Schema, fields
 
 from crm.schemas import AcceptInvitationSchema, LoginResultSchema
+from documents.schemas import DoneUploadingSchema, PublicFileRequestSchema, ReceivedFilesSchema
 from gateway.openapi import operation
+from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
 from shared.errors import Gone, NotFound
 
 pages = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape())
@@ -26,6 +28,8 @@ class LinkInfoSchema(Schema):
     firm_name = fields.String()
     message = fields.String(allow_none=True)
     expires_at = fields.String(allow_none=True)
+    file_request = fields.Nested(PublicFileRequestSchema, allow_none=True,
+                                 metadata={"description": "Upload links: what the upload page needs"})
 
 
 def _private(resp: falcon.Response) -> None:
@@ -45,9 +49,74 @@ class LinkInfo:
         _private(resp)
         link = self.rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
                              address=req.context.client_address)
-        firm = self.rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])
-        resp.media = LinkInfoSchema().dump({"kind": link["kind"], "firm_name": firm["name"],
-                                            "message": link.get("message"), "expires_at": link.get("expires_at")})
+        resp.media = LinkInfoSchema().dump(_describe(self.rpc, req, token, link))
+
+
+def _describe(rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
+    """What a live link may show: the firm's name, and for an upload link the request's message."""
+    context = req.context.call_context
+    firm = rpc.call("crm", "describe_firm", context=context, firm_id=link["firm_id"])
+    info = {"kind": link["kind"], "firm_name": firm["name"], "message": None, "expires_at": link.get("expires_at"),
+            "file_request": None}
+    if link["kind"] == "file_request":
+        request = rpc.call("documents", "describe_file_request", context=context, token=token,
+                           address=req.context.client_address)
+        info.update(message=request["message"], expires_at=request["expires_at"] or info["expires_at"],
+                    file_request=request)
+    return info
+
+
+class LinkFiles:
+    """An upload link's files: stored into the request's folder, never listed back."""
+
+    auth = None
+
+    def __init__(self, rpc: Any, transfer: FileTransfer) -> None:
+        self.rpc = rpc
+        self.transfer = transfer
+
+    @operation("Upload through a link: a raw body with `?filename=` (and `uploader_name`, `uploader_email`), or "
+               "multipart/form-data (those two fields before the files). Answers only what was sent; content "
+               "that already came through this link is not stored twice (`duplicate`)",
+               response=ReceivedFilesSchema, status=201, files=True, errors=(404, 409, 410, 413, 415, 422, 429))
+    def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
+        _private(resp)
+        context, address = req.context.call_context, req.context.client_address
+        unzip = req.get_param_as_bool("unzip")
+
+        def begin(incoming: IncomingFile) -> dict:
+            return self.rpc.call("documents", "begin_link_upload", context=context, token=token, address=address,
+                                 payload={"filename": incoming.filename, "content_type": incoming.content_type,
+                                          "size": incoming.size, "unzip": True if unzip is None else unzip,
+                                          "uploader_name": incoming.fields.get("uploader_name") or None,
+                                          "uploader_email": incoming.fields.get("uploader_email") or None})
+
+        def complete(ticket: dict, stored: dict) -> dict:
+            return self.rpc.call("documents", "complete_link_upload", context=context, timeout=COMPLETE_TIMEOUT,
+                                 upload_id=ticket["upload_id"], token=token, address=address, payload=stored)
+
+        def cancel(ticket: dict) -> None:
+            self.rpc.call("documents", "cancel_upload", context=context, upload_id=ticket["upload_id"])
+
+        items = self.transfer.receive(req, begin, complete, cancel)
+        resp.media = {"items": items}
+        resp.status = falcon.HTTP_201 if any(not item["duplicate"] for item in items) else falcon.HTTP_200
+
+
+class LinkDone:
+    auth = None
+
+    def __init__(self, rpc: Any) -> None:
+        self.rpc = rpc
+
+    @operation('"Done uploading": the firm hears of it once for the files sent since the last press',
+               body=DoneUploadingSchema, status=204, errors=(404, 410, 429))
+    def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
+        _private(resp)
+        body = req.get_media() if req.content_length else {}
+        self.rpc.call("documents", "finish_link_uploads", context=req.context.call_context, token=token,
+                      address=req.context.client_address, payload=body)
+        resp.status = falcon.HTTP_204
 
 
 class AcceptInvitation:
@@ -83,11 +152,20 @@ class LinkPage:
             resp.status = falcon.code_to_http_status(exc.status)
             resp.text = pages.get_template("link_invalid.html").render()
             return
-        firm = self.rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])
-        if link["kind"] != "invitation":
+        if link["kind"] == "invitation":
+            firm = self.rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])
+            resp.text = pages.get_template("invitation.html").render(
+                firm_name=firm["name"], accept_url=f"/api/public/invitations/{token}")
+        elif link["kind"] == "file_request":
+            try:
+                info = _describe(self.rpc, req, token, link)
+            except (NotFound, Gone) as exc:  # the request was revoked or expired a moment ago
+                resp.status = falcon.code_to_http_status(exc.status)
+                resp.text = pages.get_template("link_invalid.html").render()
+                return
+            resp.text = pages.get_template("upload.html").render(info=info, token=token)
+        else:
             raise NotFound("This kind of link has no page yet.")
-        resp.text = pages.get_template("invitation.html").render(
-            firm_name=firm["name"], accept_url=f"/api/public/invitations/{token}")
 
 
 class PortalPage:

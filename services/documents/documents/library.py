@@ -1,0 +1,87 @@
+"""An account's documents: listing, renaming, moving, deleting and opening them.
+
+Callers have already been authorised for the account (crm's `authorize_account`); `client`
+says whether the caller is a client user, who reaches only documents in folders he sees.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+
+from documents import filetypes, folders
+from documents.models import Document, Folder
+from shared.errors import Conflict, NotFound
+from shared.paging import newest_first
+
+QUARANTINED = ("pending", "infected")
+
+
+def find_document(db: DbSession, firm_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    """A document of the firm, before the caller's right to its account is checked."""
+    document = db.scalar(select(Document).where(Document.firm_id == firm_id, Document.id == document_id))
+    if document is None:
+        raise NotFound("No such document.")
+    return document
+
+
+def visible_document(db: DbSession, document: Document, *, client: bool) -> Document:
+    """The document if the caller may see it; a client sees only those in folders shown to him."""
+    if client:
+        folder = db.get(Folder, document.folder_id)
+        if folder is None or not folders.client_sees(folder):
+            raise NotFound("No such document.")
+    return document
+
+
+def list_documents(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, params: dict[str, Any], *,
+                   client: bool) -> tuple[list[Document], str | None]:
+    query = select(Document).where(Document.firm_id == firm_id, Document.account_id == account_id)
+    if params["folder_id"] is not None:
+        folder = folders.get_folder(db, firm_id, account_id, params["folder_id"], client=client)
+        query = query.where(Document.folder_id == folder.id)
+    elif client:
+        visible = select(Folder.id).where(Folder.firm_id == firm_id, Folder.account_id == account_id,
+                                          Folder.client_access != "none")
+        query = query.where(Document.folder_id.in_(visible))
+    if params["q"]:
+        escaped = params["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Document.name.ilike(f"%{escaped}%", escape="\\"))
+    return newest_first(db, query, Document, params["limit"], params["cursor"])
+
+
+def update_document(db: DbSession, document: Document, data: dict[str, Any]) -> Document:
+    """Rename and/or move within the same account."""
+    if "name" in data:
+        new_name = filetypes.sanitize_filename(data["name"])
+        if filetypes.extension_of(new_name) != filetypes.extension_of(document.name):
+            # The stored type was checked against the extension on upload; keep them agreeing.
+            raise Conflict("A rename keeps the file's extension.")
+        document.name = new_name
+    if "folder_id" in data:
+        folder = folders.get_folder(db, document.firm_id, document.account_id, data["folder_id"], client=False)
+        document.folder_id = folder.id
+    document.updated_at = datetime.now(UTC)
+    db.flush()
+    return document
+
+
+def delete_document(db: DbSession, document: Document) -> None:
+    """The row goes now; its bytes when the `document_deleted` event is handled (after commit)."""
+    db.delete(document)
+    db.flush()
+
+
+def open_document(db: DbSession, document: Document, opener_id: uuid.UUID | None) -> Document:
+    """For a download: refused while quarantined; the first opener other than the uploader clears NEW."""
+    if document.scan_status in QUARANTINED:
+        raise Conflict("This file is quarantined until its virus scan clears it."
+                       if document.scan_status == "pending" else "This file failed its virus scan.")
+    if document.opened_at is None and opener_id is not None and opener_id != document.uploaded_by_id:
+        document.opened_at = func.now()
+        db.flush()
+        db.refresh(document)
+    return document

@@ -1,0 +1,169 @@
+"""Uploads: a file becomes documents in two steps around the bytes, which never pass through here.
+
+1. `begin`: everything that can be refused before any byte moves is refused (folder, rights,
+   name, declared size); an `Upload` row names the object prefix the gateway may write under.
+2. The gateway streams the body into the object store, counting and hashing it.
+3. `complete`: the type is sniffed from the stored bytes and checked, a `.zip` is unpacked beside
+   it, and the documents are created in the same transaction that deletes the `Upload` row.
+
+Whatever is refused at step 3 is deleted from the store before the error goes out (the caller
+commits that), and an upload nobody completes is swept with its objects after `UPLOAD_LIFETIME`.
+So every object belongs to a document or to a live upload.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from documents import archive, filetypes, folders
+from documents.models import Document, FileRequest, Folder, Upload
+from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
+from shared.storage import HEAD_BYTES, CountingReader, ObjectStore
+
+# Long enough for a slow client's 5 GB; the sweeper deletes what is left after it.
+UPLOAD_LIFETIME = timedelta(hours=24)
+ZIP_TYPE = "application/zip"
+
+
+@dataclass(frozen=True)
+class Uploader:
+    """Who uploads, and through what: staff, a client in the portal, or a person with a link."""
+
+    kind: str  # staff | client | link
+    source: str  # staff | portal | link | chat | email
+    user_id: uuid.UUID | None = None
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class Completed:
+    """What an upload became: documents, or nothing because the same content came before."""
+
+    documents: list[Document] = field(default_factory=list)
+    duplicate_of: Document | None = None
+
+
+def begin(db: DbSession, *, folder: Folder, filename: str, declared_type: str | None, size: int | None,
+          unzip: bool, uploader: Uploader, max_bytes: int, file_request: FileRequest | None = None) -> Upload:
+    name = filetypes.sanitize_filename(filename)
+    if size is not None and size > max_bytes:
+        raise PayloadTooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
+    if size == 0:
+        raise ValidationFailed("The file is empty.", {"file": ["An empty file is not stored."]})
+    upload_id = uuid.uuid4()
+    upload = Upload(id=upload_id, firm_id=folder.firm_id, account_id=folder.account_id, folder_id=folder.id,
+                    file_request_id=file_request.id if file_request else None, filename=name,
+                    declared_type=declared_type, unzip=unzip, source=uploader.source,
+                    uploaded_by_kind=uploader.kind, uploaded_by_id=uploader.user_id, uploader_name=uploader.name,
+                    uploader_email=uploader.email, max_bytes=max_bytes,
+                    object_prefix=f"firms/{folder.firm_id}/uploads/{upload_id}/",
+                    expires_at=datetime.now(UTC) + UPLOAD_LIFETIME)
+    db.add(upload)
+    db.flush()
+    return upload
+
+
+def find_upload(db: DbSession, upload_id: uuid.UUID, *, lock: bool = False) -> Upload:
+    query = select(Upload).where(Upload.id == upload_id)
+    if lock:
+        query = query.with_for_update()
+    upload = db.scalar(query)
+    if upload is None:
+        raise NotFound("No such upload (it completed, failed or expired).")
+    return upload
+
+
+def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sha256: str,
+             limits: archive.ArchiveLimits, allowed_types: Collection[str] | None = None,
+             scan_status: str = "not_scanned") -> Completed:
+    """Turn the stored bytes into documents (see the module's docstring). Raises a PortaError for a
+    refused file; the caller then calls `discard` and commits."""
+    if size == 0:
+        raise ValidationFailed("The file is empty.", {"file": ["An empty file is not stored."]})
+    if size > upload.max_bytes:
+        raise PayloadTooLarge(f"The file is larger than the limit of {upload.max_bytes:,} bytes.")
+    head = store.read_range(upload.object_key, 0, min(size, HEAD_BYTES))
+    content_type = filetypes.check_type(upload.filename, filetypes.sniff(head), upload.declared_type,
+                                        allowed_types)
+    if upload.file_request_id is not None:
+        earlier = db.scalar(select(Document).where(Document.file_request_id == upload.file_request_id,
+                                                   Document.sha256 == sha256)
+                            .order_by(Document.created_at).limit(1))
+        if earlier is not None:
+            return Completed(duplicate_of=earlier)
+    folder = db.get(Folder, upload.folder_id)
+    if folder is None:  # deleted with its account while the bytes were on their way
+        raise NotFound("The folder is gone.")
+    stored = _document(upload, folder, upload.filename, upload.object_key, size, sha256, content_type, scan_status)
+    documents = [stored]
+    if upload.unzip and content_type == ZIP_TYPE:
+        documents += _unpack(db, store, upload, stored, size, limits, scan_status)
+    db.add_all(documents)
+    db.delete(upload)
+    db.flush()
+    return Completed(documents=documents)
+
+
+def _document(upload: Upload, folder: Folder, name: str, key: str, size: int, sha256: str, content_type: str,
+              scan_status: str, archive_id: uuid.UUID | None = None) -> Document:
+    return Document(id=uuid.uuid4(), firm_id=upload.firm_id, account_id=upload.account_id, folder_id=folder.id,
+                    name=name, size=size, content_type=content_type, sha256=sha256, object_key=key,
+                    source=upload.source, uploaded_by_kind=upload.uploaded_by_kind,
+                    uploaded_by_id=upload.uploaded_by_id, uploader_name=upload.uploader_name,
+                    uploader_email=upload.uploader_email, file_request_id=upload.file_request_id,
+                    archive_id=archive_id, scan_status=scan_status)
+
+
+def _unpack(db: DbSession, store: ObjectStore, upload: Upload, zipped: Document, size: int,
+            limits: archive.ArchiveLimits, scan_status: str) -> list[Document]:
+    """The archive's files as documents in (sub)folders of the upload's folder; any refusal
+    raises before a row exists, and `discard` removes the objects already written."""
+    top = db.get(Folder, upload.folder_id)
+    assert top is not None
+    members: list[tuple[archive.ArchiveMember, str, int, str, str]] = []
+
+    def put_member(member: archive.ArchiveMember, stream: BinaryIO) -> None:
+        key = f"{upload.object_prefix}{uuid.uuid4()}"
+        reader = CountingReader(stream, limits.max_total_bytes, what=f"{member.filename!r} in the archive")
+        store.put_stream(key, reader, max_bytes=limits.max_total_bytes, content_type="application/octet-stream")
+        content_type = filetypes.check_type(member.filename, filetypes.sniff(reader.head), None, None)
+        members.append((member, key, reader.size, reader.sha256.hexdigest(), content_type))
+
+    with store.reader(upload.object_key, size) as source:
+        archive.unpack(source, limits, put_member)
+    documents = []
+    for member, key, member_size, member_sha256, content_type in members:
+        folder = top
+        for part in member.folder_path:
+            folder = folders.child_folder(db, folder, part, upload.uploaded_by_id)
+        documents.append(_document(upload, folder, member.filename, key, member_size, member_sha256, content_type,
+                                   scan_status, archive_id=zipped.id))
+    return documents
+
+
+def discard(db: DbSession, store: ObjectStore, upload_id: uuid.UUID) -> None:
+    """Forget an upload that failed or was refused: its objects, then its row (the caller commits)."""
+    upload = db.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
+    if upload is None:
+        return
+    store.remove_prefix(upload.object_prefix)
+    db.delete(upload)
+    db.flush()
+
+
+def sweep_expired(db: DbSession, store: ObjectStore, limit: int = 100) -> int:
+    """Discard uploads nobody completed in time (another instance may sweep beside this one)."""
+    expired = list(db.scalars(select(Upload).where(Upload.expires_at < datetime.now(UTC))
+                              .with_for_update(skip_locked=True).limit(limit)))
+    for upload in expired:
+        store.remove_prefix(upload.object_prefix)
+        db.delete(upload)
+    db.flush()
+    return len(expired)

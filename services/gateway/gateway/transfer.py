@@ -1,0 +1,161 @@
+"""A file's bytes between HTTP and the object store; the documents service decides everything else.
+
+Upload: ask documents where the file may go (`begin`), stream the body into the store while
+counting and hashing it (never more than one S3 part in memory, nothing on local disk), then
+let documents check and file it (`complete`). Download: documents says which object, and its
+bytes stream back, honouring `Range`.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import falcon
+from minio.error import MinioException
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from shared.errors import PortaError, ServiceUnavailable, ValidationFailed
+from shared.storage import CountingReader, Download, ObjectStore
+
+log = logging.getLogger(__name__)
+
+# Unpacking a large archive takes longer than an ordinary call may.
+COMPLETE_TIMEOUT = 300.0
+# The non-file fields of a multipart upload (the uploader's name, email) are small.
+MAX_FIELD_BYTES = 4096
+
+
+@dataclass
+class IncomingFile:
+    filename: str
+    content_type: str | None
+    stream: BinaryIO
+    size: int | None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def incoming_files(req: falcon.Request) -> Iterator[IncomingFile]:
+    """The files of a request: the raw body named by `?filename=`, or every file part of a
+    `multipart/form-data` body, read lazily one after the other. Text fields seen before a file
+    part travel with it (so an upload form puts name and email first)."""
+    if req.content_type and req.content_type.lower().startswith(falcon.MEDIA_MULTIPART):
+        fields: dict[str, str] = {}
+        found = False
+        for part in req.get_media():
+            if part.filename is None:
+                value = part.stream.read(MAX_FIELD_BYTES + 1)
+                if len(value) > MAX_FIELD_BYTES:
+                    raise ValidationFailed("A form field is too long.", {part.name: ["At most 4096 bytes."]})
+                fields[part.name] = value.decode("utf-8", "replace")
+                continue
+            found = True
+            # Not `part.content_type`: it says text/plain when the part names no type at all.
+            declared = part._headers.get(b"content-type")
+            yield IncomingFile(part.filename, declared.decode("latin-1") if declared else None, part.stream, None,
+                               dict(fields))
+        if not found:
+            raise ValidationFailed("The form holds no file.", {"file": ["Add at least one file part."]})
+        return
+    filename = req.get_param("filename")
+    if filename is None:
+        raise ValidationFailed("Name the file.", {"filename": ["Required with a raw body (or send multipart)."]})
+    # A chunked body has no Content-Length, and falcon's bounded_stream then reads nothing; gunicorn's
+    # own input stream ends where the chunked body ends.
+    stream = req.bounded_stream if req.content_length is not None else req.stream
+    yield IncomingFile(filename, req.content_type, stream, req.content_length,
+                       {k: req.get_param(k) for k in ("uploader_name", "uploader_email") if req.get_param(k)})
+
+
+class FileTransfer:
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+
+    def receive(self, req: falcon.Request, begin: Callable[[IncomingFile], dict],
+                complete: Callable[[dict, dict], dict], cancel: Callable[[dict], Any]) -> list[dict]:
+        """Store every file of the request; the items `complete` answered, in order."""
+        items: list[dict] = []
+        for incoming in incoming_files(req):
+            ticket = begin(incoming)
+            reader = CountingReader(incoming.stream, int(ticket["max_bytes"]))
+            try:
+                self.store.put_stream(ticket["object_key"], reader, max_bytes=int(ticket["max_bytes"]),
+                                      content_type="application/octet-stream")
+            except BaseException as exc:
+                self._forget(cancel, ticket)
+                if isinstance(exc, (MinioException, Urllib3Error)):
+                    log.warning("object store failed during an upload: %s", exc)
+                    raise ServiceUnavailable("The file store is unavailable; try again.") from None
+                raise
+            items += complete(ticket, {"size": reader.size, "sha256": reader.sha256.hexdigest()})["items"]
+        return items
+
+    @staticmethod
+    def _forget(cancel: Callable[[dict], Any], ticket: dict) -> None:
+        """Tell documents at once; if that fails too, its sweeper deletes the upload later."""
+        try:
+            cancel(ticket)
+        except PortaError as exc:
+            log.warning("could not cancel upload %s: %s", ticket["upload_id"], exc)
+
+    def send(self, req: falcon.Request, resp: falcon.Response, download: dict) -> None:
+        """The document's bytes as an attachment, the whole or the one range asked for."""
+        size = int(download["size"])
+        resp.downloadable_as = download["name"]
+        resp.content_type = download["content_type"]
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Accept-Ranges", "bytes")
+        resp.set_header("Cache-Control", "private, no-store")
+        resp.etag = download["sha256"]
+        start, end = 0, size - 1
+        wanted = _range(req, size)
+        if wanted is not None:
+            start, end = wanted
+            resp.status = falcon.HTTP_206
+            resp.set_header("Content-Range", f"bytes {start}-{end}/{size}")
+        length = end - start + 1
+        resp.content_length = length
+        if length <= 0:
+            resp.data = b""
+            return
+        try:
+            body = self.store.open(download["object_key"], start, length)
+        except (MinioException, Urllib3Error) as exc:
+            log.warning("object store failed during a download: %s", exc)
+            raise ServiceUnavailable("The file store is unavailable; try again.") from None
+        resp.stream = _Body(body)
+
+
+def _range(req: falcon.Request, size: int) -> tuple[int, int] | None:
+    """The one byte range asked for, or None for the whole file. A malformed or multi-range
+    header is ignored (RFC 9110 allows it); one that starts past the end is a 416."""
+    if req.get_header("Range") is None:
+        return None
+    try:
+        wanted = req.range
+    except falcon.HTTPInvalidHeader:
+        return None
+    if wanted is None or req.range_unit != "bytes":
+        return None
+    first, last = wanted
+    if first < 0:  # a suffix: the last -first bytes
+        first, last = max(0, size + first), size - 1
+    elif last < 0 or last >= size:
+        last = size - 1
+    if first >= size or first > last:
+        raise falcon.HTTPRangeNotSatisfiable(size)
+    return first, last
+
+
+class _Body:
+    """The object's chunks for the WSGI server, which calls `close` even when the client leaves."""
+
+    def __init__(self, download: Download) -> None:
+        self.download = download
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.download.chunks)
+
+    def close(self) -> None:
+        self.download.close()

@@ -1,0 +1,175 @@
+"""The object store (MinIO in production, any S3 server elsewhere) behind one small interface.
+
+Bytes never cross RabbitMQ: the gateway streams uploads into the store and downloads out of
+it, and the documents service reads archives back from it to unpack them. Object keys are
+always ours (`firms/<firm_id>/...`), never a user's filename.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from minio import Minio
+from minio.error import S3Error
+
+from shared.config import Settings
+from shared.errors import PayloadTooLarge
+
+MIB = 1024 * 1024
+# S3 allows 10,000 parts per upload; a part is held in memory while it is sent.
+MIN_PART_SIZE = 10 * MIB
+MAX_PARTS = 9_000
+READ_CHUNK = 256 * 1024
+# How much of the start of an upload is kept for sniffing its type.
+HEAD_BYTES = 8 * 1024
+
+
+def part_size_for(max_bytes: int) -> int:
+    """The smallest part size (a multiple of 1 MiB, at least 10 MiB) that fits `max_bytes` in S3's part limit."""
+    return max(MIN_PART_SIZE, math.ceil(max_bytes / MAX_PARTS / MIB) * MIB)
+
+
+class CountingReader(io.RawIOBase):
+    """Reads a stream through: counts and hashes the bytes, keeps the first HEAD_BYTES, and
+    refuses to read more than `limit` bytes (PayloadTooLarge from `read`, so a half-sent
+    multipart upload is aborted by the S3 client and nothing is stored)."""
+
+    def __init__(self, stream: BinaryIO, limit: int, what: str = "The file") -> None:
+        self.stream = stream
+        self.limit = limit
+        self.what = what
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+        self.head = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = READ_CHUNK
+        # One byte over the limit is enough to know the file is too large.
+        chunk = self.stream.read(min(size, self.limit - self.size + 1))
+        if not chunk:
+            return b""
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise PayloadTooLarge(f"{self.what} is larger than the limit of {self.limit:,} bytes.")
+        self.sha256.update(chunk)
+        if len(self.head) < HEAD_BYTES:
+            self.head += chunk[:HEAD_BYTES - len(self.head)]
+        return chunk
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+
+@dataclass
+class Download:
+    """An open object body: iterate it for the bytes, then `close()` to return the connection."""
+
+    chunks: Iterator[bytes]
+    length: int
+    _response: object
+
+    def close(self) -> None:
+        self._response.close()  # type: ignore[attr-defined]
+        self._response.release_conn()  # type: ignore[attr-defined]
+
+
+class RangeReader(io.RawIOBase):
+    """A seekable read-only file over one object, reading with Range GETs: `zipfile` needs to
+    seek to the central directory at the end, and an archive must not be copied to local disk."""
+
+    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
+        self.store = store
+        self.key = key
+        self.size = size
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: self.size}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        length = min(len(buffer), self.size - self.position)
+        if length <= 0:
+            return 0
+        data = self.store.read_range(self.key, self.position, length)
+        buffer[:len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+class ObjectStore:
+    """One bucket. Thread-safe (the minio client pools its connections), so one per process."""
+
+    def __init__(self, client: Minio, bucket: str) -> None:
+        self.client = client
+        self.bucket = bucket
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ObjectStore:
+        client = Minio(settings.s3_endpoint, access_key=settings.s3_access_key, secret_key=settings.s3_secret_key,
+                       secure=settings.s3_secure)
+        return cls(client, settings.s3_bucket)
+
+    def put_stream(self, key: str, stream: BinaryIO, *, max_bytes: int, content_type: str) -> None:
+        """Stream an upload of unknown length into `key`, one part in memory at a time."""
+        self.client.put_object(self.bucket, key, stream, length=-1, part_size=part_size_for(max_bytes),
+                               content_type=content_type)
+
+    def open(self, key: str, offset: int = 0, length: int | None = None) -> Download:
+        """The object's bytes from `offset`, `length` of them (None: to the end)."""
+        response = self.client.get_object(self.bucket, key, offset=offset, length=length or 0)
+        size = int(response.headers.get("Content-Length", 0))
+        return Download(response.stream(READ_CHUNK), size, response)
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        download = self.open(key, offset, length)
+        try:
+            return b"".join(download.chunks)
+        finally:
+            download.close()
+
+    def reader(self, key: str, size: int, buffer_size: int = MIB) -> io.BufferedReader:
+        """A seekable buffered file over the object (one Range GET per `buffer_size` read)."""
+        return io.BufferedReader(RangeReader(self, key, size), buffer_size=buffer_size)
+
+    def exists(self, key: str) -> bool:
+        try:
+            self.client.stat_object(self.bucket, key)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+        return True
+
+    def remove(self, *keys: str) -> None:
+        """Delete objects; a key that is already gone is fine (deletes are retried after crashes)."""
+        # One request per key, not S3's multi-object delete: s3rver (the development server)
+        # answers 500 to one naming several keys under one prefix. Deletes are rare and small.
+        for key in keys:
+            self.client.remove_object(self.bucket, key)
+
+    def remove_prefix(self, prefix: str) -> int:
+        """Delete every object under `prefix`; how many there were."""
+        keys = [item.object_name for item in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)]
+        self.remove(*keys)
+        return len(keys)

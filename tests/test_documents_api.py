@@ -1,0 +1,164 @@
+"""Documents over the whole system: folders, uploads streamed into the real S3 server, downloads
+with Range, zips unpacked, and what a client sees in the portal."""
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+
+import pytest
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def zip_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def account(firm):
+    return firm["api"].post("/api/v1/accounts", json={"name": "Smith Family", "type": "family"}).json()
+
+
+def upload(api, account, name, data, **params):
+    return api.post(f"/api/v1/accounts/{account['id']}/documents", params={"filename": name, **params}, data=data,
+                    headers={"Content-Type": "application/octet-stream"})
+
+
+def objects_under(s3_client, bucket, firm) -> list[str]:
+    return [o.object_name for o in s3_client.list_objects(bucket, prefix=f"firms/{firm['firm']['id']}/",
+                                                          recursive=True)]
+
+
+def test_every_account_has_a_private_and_a_client_root(firm, account):
+    folders = firm["api"].get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]
+    assert {(f["root"], f["client_access"]) for f in folders} == {("private", "none"), ("client", "view_edit")}
+
+
+def test_a_raw_upload_is_stored_with_its_sniffed_type_and_hash(firm, account):
+    resp = upload(firm["api"], account, "return.pdf", PDF)
+    assert resp.status_code == 201, resp.text
+    [document] = resp.json()["items"]
+    assert document["content_type"] == "application/pdf"
+    assert document["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert document["size"] == len(PDF)
+    assert document["uploaded_by"]["kind"] == "staff"
+    assert document["source"] == "staff"
+
+
+def test_a_download_streams_the_bytes_back_and_honours_range(firm, account):
+    [document] = upload(firm["api"], account, "return.pdf", PDF).json()["items"]
+    whole = firm["api"].get(f"/api/v1/documents/{document['id']}/content")
+    assert whole.status_code == 200
+    assert whole.content == PDF
+    assert whole.headers["Content-Type"] == "application/pdf"
+    assert "attachment" in whole.headers["Content-Disposition"]
+    assert whole.headers["X-Content-Type-Options"] == "nosniff"
+    part = firm["api"].get(f"/api/v1/documents/{document['id']}/content", headers={"Range": "bytes=5-9"})
+    assert part.status_code == 206
+    assert part.content == PDF[5:10]
+    assert part.headers["Content-Range"] == f"bytes 5-9/{len(PDF)}"
+    beyond = firm["api"].get(f"/api/v1/documents/{document['id']}/content",
+                             headers={"Range": f"bytes={len(PDF)}-"})
+    assert beyond.status_code == 416
+
+
+def test_a_multipart_upload_stores_every_file(firm, account):
+    resp = firm["api"].post(f"/api/v1/accounts/{account['id']}/documents", files=[
+        ("file", ("a.pdf", PDF, "application/pdf")), ("file", ("notes.txt", b"call the client\n", "text/plain"))])
+    assert resp.status_code == 201, resp.text
+    assert [d["name"] for d in resp.json()["items"]] == ["a.pdf", "notes.txt"]
+
+
+def test_a_zip_is_unpacked_into_subfolders_and_kept(firm, account):
+    data = zip_of({"2025/w2.pdf": PDF, "2025/receipts/r1.txt": b"coffee 3.50\n", "summary.txt": b"hello\n"})
+    resp = upload(firm["api"], account, "taxes.zip", data)
+    assert resp.status_code == 201, resp.text
+    items = resp.json()["items"]
+    assert [d["name"] for d in items] == ["taxes.zip", "w2.pdf", "r1.txt", "summary.txt"]
+    assert all(d["archive_id"] == items[0]["id"] for d in items[1:])
+    names = {f["name"] for f in firm["api"].get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]}
+    assert {"2025", "receipts"} <= names
+
+
+def test_unzip_false_keeps_the_zip_whole(firm, account):
+    resp = upload(firm["api"], account, "taxes.zip", zip_of({"a.txt": b"a\n"}), unzip="false")
+    assert [d["name"] for d in resp.json()["items"]] == ["taxes.zip"]
+
+
+def test_rename_keeps_the_extension_and_move_stays_in_the_account(firm, account):
+    api = firm["api"]
+    [document] = upload(api, account, "return.pdf", PDF).json()["items"]
+    folder = api.post(f"/api/v1/accounts/{account['id']}/folders",
+                      json={"name": "2025", "client_access": "none"}).json()
+    moved = api.patch(f"/api/v1/documents/{document['id']}", json={"name": "Return 2025.pdf",
+                                                                 "folder_id": folder["id"]})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["name"], moved.json()["folder_id"]) == ("Return 2025.pdf", folder["id"])
+    assert api.patch(f"/api/v1/documents/{document['id']}", json={"name": "return.exe"}).status_code == 409
+
+
+def test_deleting_a_document_deletes_its_bytes(firm, account, s3_client, bucket):
+    [document] = upload(firm["api"], account, "return.pdf", PDF).json()["items"]
+    assert firm["api"].delete(f"/api/v1/documents/{document['id']}").status_code == 204
+    assert firm["api"].get(f"/api/v1/documents/{document['id']}").status_code == 404
+    from tests.test_invitations import eventually
+    eventually(lambda: objects_under(s3_client, bucket, firm) == [])
+
+
+def test_a_folder_inside_a_private_folder_cannot_be_shown_to_clients(firm, account):
+    resp = firm["api"].post(f"/api/v1/accounts/{account['id']}/folders",
+                            json={"name": "Shared", "client_access": "view"})
+    assert resp.status_code == 422
+
+
+@pytest.mark.parametrize(("name", "data", "status"), [
+    ("empty.pdf", b"", 422),
+    ("", PDF, 422),
+    ("program.pdf", b"MZ\x90\x00\x03" + b"\x00" * 200, 415),
+    ("page.png", b"<html><script>alert(1)</script></html>", 415),
+    ("script.exe", b"MZ\x90\x00" + b"\x00" * 100, 415),
+])
+def test_bad_uploads_are_refused_and_nothing_is_stored(firm, account, s3_client, bucket, name, data, status):
+    resp = upload(firm["api"], account, name, data)
+    assert resp.status_code == status, resp.text
+    assert resp.json()["title"]
+    assert firm["api"].get(f"/api/v1/accounts/{account['id']}/documents").json()["items"] == []
+    assert objects_under(s3_client, bucket, firm) == []
+
+
+def test_a_path_in_the_filename_is_dropped(firm, account):
+    [document] = upload(firm["api"], account, "../../etc/passwd.txt", b"root:x:0:0\n").json()["items"]
+    assert document["name"] == "passwd.txt"
+
+
+def test_a_pdf_declared_as_png_is_refused(firm, account, s3_client, bucket):
+    resp = firm["api"].post(f"/api/v1/accounts/{account['id']}/documents", params={"filename": "scan.pdf"},
+                            data=PDF, headers={"Content-Type": "image/png"})
+    assert resp.status_code == 415
+    assert objects_under(s3_client, bucket, firm) == []
+
+
+def test_a_zip_slip_archive_is_refused_whole(firm, account, s3_client, bucket):
+    resp = upload(firm["api"], account, "evil.zip", zip_of({"ok.txt": b"fine\n", "../../evil.txt": b"x\n"}))
+    assert resp.status_code == 422
+    assert "evil" in resp.json()["description"]
+    assert objects_under(s3_client, bucket, firm) == []
+
+
+def test_a_zip_bomb_is_refused_whole(firm, account, s3_client, bucket):
+    resp = upload(firm["api"], account, "bomb.zip", zip_of({"zeros.txt": b"\0" * (64 * 1024 * 1024)}))
+    assert resp.status_code in (413, 422), resp.text
+    assert objects_under(s3_client, bucket, firm) == []
+
+
+def test_another_firms_documents_are_not_found(firm, signup, account):
+    [document] = upload(firm["api"], account, "return.pdf", PDF).json()["items"]
+    other = signup("Other CPA")["api"]
+    assert other.get(f"/api/v1/documents/{document['id']}").status_code == 404
+    assert other.get(f"/api/v1/documents/{document['id']}/content").status_code == 404
+    assert upload(other, account, "x.pdf", PDF).status_code == 404
