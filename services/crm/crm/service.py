@@ -36,6 +36,8 @@ from crm.schemas import (
     LoginResultSchema,
     LoginSchema,
     MeSchema,
+    PortalAnnouncementSchema,
+    PortalJobPageSchema,
     PortalSettingsPatchSchema,
     PortalSettingsSchema,
     PrincipalSchema,
@@ -220,7 +222,7 @@ class CrmService(PortaService):
             if right is not None:
                 raise Forbidden("Client users hold no staff rights.")
             account = access.require_portal_account(self.db.session, actor, _id(account_id))
-            switches = PortalSettingsSchema().dump(portal_settings.get_settings(self.db.session, actor))
+            switches = portal_settings.get_settings(self.db.session, actor)
         else:
             account = accounts.get_account(self.db.session, actor, _id(account_id))
             if right is not None:
@@ -248,6 +250,28 @@ class CrmService(PortaService):
         if client.kind != "client":
             raise Forbidden("This is for client users.")
         return AccountListSchema().dump({"items": access.portal_accounts(self.db.session, client)})
+
+    def _client(self) -> User:
+        client = self._actor()
+        if client.kind != "client":
+            raise Forbidden("This is for client users.")
+        return client
+
+    @rpc
+    def get_portal_announcement(self, account_id: str) -> dict:
+        """The firm's announcement for a client on one of his accounts: `{enabled, text}`, text null when off."""
+        return PortalAnnouncementSchema().dump(
+            portal_settings.announcement(self.db.session, self._client(), _id(account_id)))
+
+    @rpc
+    def list_portal_jobs(self, account_id: str, query: dict) -> dict:
+        """The account's jobs with a client status, as the client sees them; Forbidden while the firm has
+        work in progress off."""
+        client = self._client()
+        page = validated(PageQuerySchema(), query)
+        items, cursor = jobs.list_client_jobs(self.db.session, client, _id(account_id), page["limit"],
+                                              page["cursor"])
+        return PortalJobPageSchema().dump({"items": items, "next_cursor": cursor})
 
     # -- contacts -------------------------------------------------------------------------
 
