@@ -15,7 +15,8 @@ def portal(client_invited, anonymous, api_for):  # noqa: F811
                               json={"password": "jane's long password"})
     assert accepted.status_code == 200, accepted.text
     staff, account = client_invited["api"], client_invited["account"]
-    folders = {f["root"] or f["name"]: f for f in staff.get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]}
+    listed = staff.get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]
+    folders = {f["root"] or f["name"]: f for f in listed}
     return {**client_invited, "client": api_for(accepted.json()["token"]), "staff": staff, "folders": folders,
             "base": f"/portal/v1/accounts/{account['id']}"}
 
