@@ -40,7 +40,8 @@ _METHODS = {9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "xz", 
 _ENCRYPTED = 0x1 | 0x40 | 0x2000  # traditional, strong, central directory encryption
 _UTF8_NAME = 0x800
 _JUNK_FOLDERS = frozenset({"__MACOSX"})
-_JUNK_FILES = frozenset({".DS_Store"})
+# Files the operating system leaves in folders (Finder, Explorer), never what a client meant to send.
+_JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 @dataclass(frozen=True)
@@ -404,7 +405,8 @@ class MemberStream(io.RawIOBase):
 def unpack(source: BinaryIO, limits: ArchiveLimits, store: Callable[[ArchiveMember, BinaryIO], T]) -> list[T]:
     """Store each file of the zip archive `source` (seekable) with `store(member, stream)`, in archive
     order, and return what `store` returned. Folder entries are not stored: each member carries its
-    folder path. macOS's `__MACOSX/`, `.DS_Store` and `._*` entries are skipped; nested archives are
+    folder path. macOS's `__MACOSX/`, `.DS_Store` and `._*` entries and Windows' `Thumbs.db` and
+    `desktop.ini` are skipped; nested archives are
     stored as files, never opened.
 
     Raises ValidationFailed (422) or PayloadTooLarge (413) for an archive refused whole; that happens

@@ -187,6 +187,13 @@ def test_macos_junk_is_skipped_silently():
     assert sorted(store.data) == ["a.txt", "sub/b.txt"]
 
 
+def test_windows_folder_junk_is_skipped_silently():
+    store = Store()
+    run(zipped(("a.txt", b"a"), ("scans/Thumbs.db", b"\xd0\xcf\x11\xe0"), ("desktop.ini", b"[.ShellClassInfo]")),
+        store=store)
+    assert sorted(store.data) == ["a.txt"]
+
+
 def test_a_nested_zip_is_stored_as_a_file_never_expanded():
     inner = zipped(("deep/secret.txt", b"s"), ("bomb.txt", bytes(10 * MIB)))
     store = Store()
