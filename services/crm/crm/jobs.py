@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from crm.access import require_portal_account
 from crm.accounts import get_account
 from crm.models import Job, User
 from crm.permissions import require_right
-from shared.errors import NotFound
+from crm.portal_settings import get_settings
+from shared.errors import Forbidden, NotFound
 from shared.paging import newest_first
 
 
@@ -28,6 +30,18 @@ def list_jobs(db: DbSession, actor: User, account_id: uuid.UUID, limit: int, cur
               ) -> tuple[list[Job], str | None]:
     account = get_account(db, actor, account_id)
     return newest_first(db, select(Job).where(Job.account_id == account.id), Job, limit, cursor)
+
+
+def list_client_jobs(db: DbSession, client: User, account_id: uuid.UUID, limit: int, cursor: str | None
+                     ) -> tuple[list[Job], str | None]:
+    """The account's jobs as its client user sees them, newest first: only those with a client status, and
+    only while the firm has work in progress on. An account he has no access to (now) is not found, before
+    the switch is looked at, so the 403 never tells a stranger that the account exists."""
+    account = require_portal_account(db, client, account_id)
+    if not get_settings(db, client).work_in_progress:
+        raise Forbidden("The firm has not turned on work in progress in the portal.")
+    query = select(Job).where(Job.account_id == account.id, Job.client_status.is_not(None), Job.client_status != "")
+    return newest_first(db, query, Job, limit, cursor)
 
 
 def update_job(db: DbSession, actor: User, job_id: uuid.UUID, data: dict[str, Any]) -> Job:

@@ -1,10 +1,12 @@
 """The firm's portal settings: eight switches and the announcement's text."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session as DbSession
 
+from crm.access import require_portal_account
 from crm.models import PortalSettings, User
 from crm.permissions import require_manager
 
@@ -34,3 +36,13 @@ def update_settings(db: DbSession, actor: User, data: dict[str, Any]) -> tuple[P
             setattr(settings, name, data[name])
     db.flush()
     return settings, changes
+
+
+def announcement(db: DbSession, client: User, account_id: uuid.UUID) -> dict[str, Any]:
+    """What the portal shows a client user on this account: the firm's announcement while its switch is on.
+    An account he has no access to (now) is not found."""
+    require_portal_account(db, client, account_id)
+    settings = get_settings(db, client)
+    if not settings.announcement:
+        return {"enabled": False, "text": None}
+    return {"enabled": True, "text": settings.announcement_text}

@@ -237,6 +237,25 @@ class JobSchema(Schema):
 JobPageSchema = page_schema(JobSchema, "JobPage")
 
 
+class PortalJobSchema(Schema):
+    """A job as the client sees it in the portal: never the internal status."""
+
+    id = fields.UUID()
+    name = fields.String()
+    client_status = fields.String(metadata={"description": "What the firm tells the client about this job"})
+    updated_at = Timestamp()
+
+
+PortalJobPageSchema = page_schema(PortalJobSchema, "PortalJobPage")
+
+
+class PortalAnnouncementSchema(Schema):
+    """The firm's announcement in the portal."""
+
+    enabled = fields.Boolean(metadata={"description": "The firm shows an announcement"})
+    text = fields.String(allow_none=True, metadata={"description": "The announcement; null when not enabled"})
+
+
 class PortalSettingsSchema(Schema):
     prepayment = fields.Boolean(metadata={"description": "Clients may pay in advance for credit"})
     done_uploading = fields.Boolean(metadata={"description": "Clients get a Done uploading button"})

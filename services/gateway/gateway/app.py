@@ -75,6 +75,8 @@ def routes(rpc: Any, transfer: FileTransfer) -> list[tuple[str, Any]]:
         ("/portal/v1/accounts/{account_id:uuid}/documents/{document_id:uuid}/content",
          portal.PortalDocumentContent(rpc, transfer)),
         ("/portal/v1/accounts/{account_id:uuid}/done-uploading", portal.PortalDoneUploading(rpc)),
+        ("/portal/v1/accounts/{account_id:uuid}/announcement", portal.PortalAnnouncement(rpc)),
+        ("/portal/v1/accounts/{account_id:uuid}/jobs", portal.PortalJobs(rpc)),
         ("/api/public/links/{token}", public.LinkInfo(rpc)),
         ("/api/public/links/{token}/files", public.LinkFiles(rpc, transfer)),
         ("/api/public/links/{token}/done", public.LinkDone(rpc)),

@@ -5,11 +5,13 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import AccountListSchema
+from crm.schemas import AccountListSchema, PortalAnnouncementSchema, PortalJobPageSchema
 from documents.schemas import DocumentListSchema, DocumentPageSchema, DocumentQuerySchema, FolderListSchema
 from gateway.openapi import operation
 from gateway.resources.documents import UPLOAD_ERRORS, UploadQuerySchema, list_documents, upload_documents
+from gateway.resources.paging import page_query
 from gateway.transfer import FileTransfer
+from shared.schemas import PageQuerySchema
 
 
 class PortalAccounts:
@@ -79,3 +81,31 @@ class PortalDoneUploading:
         self.rpc.call("documents", "client_done_uploading", context=req.context.call_context,
                       account_id=str(account_id))
         resp.status = falcon.HTTP_204
+
+
+class PortalAnnouncement:
+    auth = "client"
+
+    def __init__(self, rpc: Any) -> None:
+        self.rpc = rpc
+
+    @operation("The firm's announcement; `text` is null while the firm has it off",
+               response=PortalAnnouncementSchema)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: Any) -> None:
+        resp.media = self.rpc.call("crm", "get_portal_announcement", context=req.context.call_context,
+                                   account_id=str(account_id))
+
+
+class PortalJobs:
+    auth = "client"
+
+    def __init__(self, rpc: Any) -> None:
+        self.rpc = rpc
+
+    @operation("The account's jobs with their client statuses, newest first", query=PageQuerySchema,
+               response=PortalJobPageSchema, errors=(422,),
+               description="Only jobs the firm gave a client status; never the internal status. 403 while the "
+                           "firm has work in progress off in its portal settings.")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: Any) -> None:
+        resp.media = self.rpc.call("crm", "list_portal_jobs", context=req.context.call_context,
+                                   account_id=str(account_id), query=page_query(req))
