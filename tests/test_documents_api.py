@@ -162,3 +162,38 @@ def test_another_firms_documents_are_not_found(firm, signup, account):
     assert other.get(f"/api/v1/documents/{document['id']}").status_code == 404
     assert other.get(f"/api/v1/documents/{document['id']}/content").status_code == 404
     assert upload(other, account, "x.pdf", PDF).status_code == 404
+
+
+@pytest.fixture
+def scanning_on(porta_system, clamd):
+    """The documents service restarted with PORTA_CLAMD_ADDRESS (the run's clamd) for one test, then restarted
+    without it, so every other test uploads with scanning off."""
+    plain = porta_system.env
+    porta_system.env = {**plain, "PORTA_CLAMD_ADDRESS": clamd.address}
+    try:
+        porta_system.restart("documents")
+        yield clamd
+    finally:
+        porta_system.env = plain
+        porta_system.restart("documents")
+
+
+def test_with_a_virus_scanner_an_eicar_upload_is_quarantined_and_the_firm_sees_it(firm, account, scanning_on):
+    from devstack.clamav import EICAR
+
+    from tests.test_invitations import eventually
+
+    api = firm["api"]
+    [infected] = upload(api, account, "eicar.txt", EICAR).json()["items"]
+    [report] = upload(api, account, "return.pdf", PDF).json()["items"]
+    assert (infected["scan_status"], report["scan_status"]) == ("pending", "pending")
+
+    def status(document):
+        return api.get(f"/api/v1/documents/{document['id']}").json()["scan_status"]
+
+    eventually(lambda: status(infected) == "infected", timeout=30)
+    assert api.get(f"/api/v1/documents/{infected['id']}/content").status_code == 409
+    eventually(lambda: status(report) == "clean", timeout=30)
+    assert api.get(f"/api/v1/documents/{report['id']}/content").content == PDF
+    eventually(lambda: "document_infected" in {item["event_type"] for item in api.get(
+        "/api/v1/activity", params={"account_id": account["id"]}).json()["items"]}, timeout=15)

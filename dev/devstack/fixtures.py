@@ -8,7 +8,7 @@ the end of the run. PostgreSQL, RabbitMQ and the S3 server must answer (`python 
 starts them; `make test` does it for you): when one does not, the fixture fails, it never skips.
 
 Fixtures: porta_env, amqp_uri, nameko_config, db_url, migrated, s3_client, bucket, mailbox,
-porta_system. Nothing happens unless a test asks for one of them.
+porta_system, clamd. Nothing happens unless a test asks for one of them.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import pytest
 
-from devstack import environment, infra
+from devstack import clamav, environment, infra
 from devstack.system import GATEWAY, PortaSystem
 
 
@@ -250,6 +250,27 @@ class Mailbox:
 def mailbox(porta_env: dict[str, str]) -> Mailbox:
     """Mail sent to the run's SMTP server (PORTA_SMTP_HOST/PORT) during this test."""
     return Mailbox(Path(porta_env["PORTA_MAIL_DIR"]))
+
+
+@pytest.fixture(scope="session")
+def clamd_daemon(porta_env: dict[str, str]) -> Iterator[clamav.ClamdDaemon]:
+    """The run's clamd (devstack.clamav), started on first use; tests take `clamd`, which restarts it if
+    an earlier test stopped it."""
+    daemon = clamav.ClamdDaemon(Path(porta_env["PORTA_VAR_DIR"]) / "clamd", porta_env)
+    yield daemon
+    daemon.stop()
+
+
+@pytest.fixture
+def clamd(clamd_daemon: clamav.ClamdDaemon) -> clamav.ClamdDaemon:
+    """A running clamd whose only signature is EICAR (`clamav.EICAR`): `.address` (host:port for
+    PORTA_CLAMD_ADDRESS), `.socket_path`, `.stream_max_length` (2 MiB), `.stop()`, `.start()`.
+    Debian's clamav-daemon is installed with apt when missing."""
+    try:
+        clamd_daemon.start()
+    except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as error:
+        pytest.fail(f"clamd: {error}", pytrace=False)
+    return clamd_daemon
 
 
 # The session's running system, so each test's teardown can put it back in shape (see below).

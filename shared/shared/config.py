@@ -48,6 +48,9 @@ class Settings:
     zip_max_entries: int = field(default_factory=lambda: int(_env("PORTA_ZIP_MAX_ENTRIES", "1000")))
     zip_max_bytes: int = field(default_factory=lambda: int(_env("PORTA_ZIP_MAX_BYTES", str(2**30))))
     zip_max_ratio: int = field(default_factory=lambda: int(_env("PORTA_ZIP_MAX_RATIO", "100")))
+    # ClamAV's clamd, `host:port` or a Unix socket path: uploaded files stay quarantined until it clears them
+    # (documents/scanning.py). Empty: no scanning, files are `not_scanned` and downloadable at once.
+    clamd_address: str = field(default_factory=lambda: _env("PORTA_CLAMD_ADDRESS", ""))
 
     def db_url(self, service: str) -> str:
         """The database URL of one service; `PORTA_<SERVICE>_DB_URL` overrides the template."""

@@ -111,7 +111,8 @@ def check_room(request: FileRequest, filename: str, size: int | None) -> None:
         raise Conflict(f"This request takes at most {request.max_files} files, and all have arrived.")
     if request.max_bytes is not None and size is not None and size > request.max_bytes:
         raise PayloadTooLarge(f"This request takes files of at most {request.max_bytes:,} bytes.")
-    if request.allowed_types and filetypes.extension_of(filename) not in request.allowed_types:
+    if request.allowed_types and not filetypes.extension_allowed(filetypes.extension_of(filename),
+                                                                 request.allowed_types):
         raise UnsupportedMediaType(f"This request takes only {', '.join(request.allowed_types)} files.")
 
 

@@ -109,6 +109,16 @@ _KINDS: dict[str, _Kind] = {
 ALLOWED_EXTENSIONS: frozenset[str] = frozenset(_KINDS)
 _SAME_EXTENSION = {"jpg": "jpeg", "jpeg": "jpg", "tif": "tiff", "tiff": "tif"}
 
+
+def _wanted(allowed: Collection[str]) -> set[str]:
+    return {str(e).strip().lower().lstrip(".") for e in allowed}
+
+
+def extension_allowed(extension: str, allowed: Collection[str]) -> bool:
+    """Whether a narrowed list (a file request's `allowed_types`) takes this extension; jpg is jpeg."""
+    wanted = _wanted(allowed)
+    return extension in wanted or _SAME_EXTENSION.get(extension) in wanted
+
 _WHAT: dict[str, str] = {
     PDF: "a PDF document", TEXT: "plain text", HTML: "an HTML page", SVG: "an SVG image", EMPTY: "empty",
     ZIP: "a zip archive", DOCX: "a Word document", XLSX: "an Excel workbook", PPTX: "a PowerPoint presentation",
@@ -272,10 +282,8 @@ def check_type(filename: str, sniffed: str, declared: str | None, allowed: Colle
     kind = _KINDS.get(extension)
     if kind is None:
         raise UnsupportedMediaType(f".{extension} files are not accepted. Accepted: {_listing(ALLOWED_EXTENSIONS)}.")
-    if allowed:
-        wanted = {str(e).strip().lower().lstrip(".") for e in allowed}
-        if extension not in wanted and _SAME_EXTENSION.get(extension) not in wanted:
-            raise UnsupportedMediaType(f"Only {_listing(wanted)} files are accepted here, not .{extension}.")
+    if allowed and not extension_allowed(extension, allowed):
+        raise UnsupportedMediaType(f"Only {_listing(_wanted(allowed))} files are accepted here, not .{extension}.")
     if sniffed not in kind.content and sniffed != EMPTY:
         raise UnsupportedMediaType(f"The file is named .{extension} but its content is {_what(sniffed)}.")
     claimed = (declared or "").split(";")[0].strip().lower()

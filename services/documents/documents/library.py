@@ -17,7 +17,12 @@ from documents.models import Document, Folder
 from shared.errors import Conflict, NotFound
 from shared.paging import newest_first
 
-QUARANTINED = ("pending", "infected")
+# Scan statuses that keep a file from being downloaded, and what the refusal says.
+QUARANTINED = {
+    "pending": "This file is quarantined until its virus scan clears it.",
+    "infected": "This file failed its virus scan.",
+    "too_large": "This file is too large for the virus scanner, so it stays quarantined.",
+}
 
 
 def find_document(db: DbSession, firm_id: uuid.UUID, document_id: uuid.UUID) -> Document:
@@ -78,8 +83,7 @@ def delete_document(db: DbSession, document: Document) -> None:
 def open_document(db: DbSession, document: Document, opener_id: uuid.UUID | None) -> Document:
     """For a download: refused while quarantined; the first opener other than the uploader clears NEW."""
     if document.scan_status in QUARANTINED:
-        raise Conflict("This file is quarantined until its virus scan clears it."
-                       if document.scan_status == "pending" else "This file failed its virus scan.")
+        raise Conflict(QUARANTINED[document.scan_status])
     if document.opened_at is None and opener_id is not None and opener_id != document.uploaded_by_id:
         document.opened_at = func.now()
         db.flush()

@@ -33,7 +33,8 @@ CLIENT_ACCESS = ("none", "view", "view_edit")
 ROOTS = ("private", "client")
 SOURCES = ("staff", "portal", "link", "chat", "email")
 UPLOADER_KINDS = ("staff", "client", "link")
-SCAN_STATUSES = ("not_scanned", "pending", "clean", "infected")
+# `too_large`: over what the scanner takes (clamd's StreamMaxLength), so never cleared: quarantined like `infected`.
+SCAN_STATUSES = ("not_scanned", "pending", "clean", "infected", "too_large")
 
 
 def _now() -> datetime:

@@ -59,8 +59,9 @@ class DocumentSchema(Schema):
     uploaded_by = fields.Method("_uploaded_by", metadata={"description": "UploaderSchema"})
     file_request_id = fields.UUID(allow_none=True)
     archive_id = fields.UUID(allow_none=True, metadata={"description": "The .zip this file was unpacked from"})
-    scan_status = fields.String(metadata={"description": "`not_scanned`, `pending`, `clean` or `infected`; "
-                                                         "pending and infected files cannot be downloaded"})
+    scan_status = fields.String(metadata={"description": "`not_scanned`, `pending`, `clean`, `infected` or `too_large` "
+                                                         "(too large to scan); only not_scanned and clean files can "
+                                                         "be downloaded"})
     new = fields.Method("_new", metadata={"description": "True until someone other than the uploader opens it"})
     created_at = Timestamp()
     updated_at = Timestamp()

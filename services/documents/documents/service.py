@@ -15,7 +15,7 @@ from typing import Any
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from documents import archive, file_requests, folders, library, uploads
+from documents import archive, file_requests, folders, library, scanning, uploads
 from documents.models import Document, FileRequest, Upload, messaging
 from documents.schemas import (
     DocumentPageSchema,
@@ -44,7 +44,7 @@ from shared.config import load_settings
 from shared.context import require_principal
 from shared.dependencies import Database, Storage
 from shared.entrypoints import event_handler, write
-from shared.errors import Conflict, Forbidden, NotFound, PortaError
+from shared.errors import Conflict, Forbidden, Gone, NotFound, PortaError
 from shared.rpc import rpc
 from shared.schemas import PageQuerySchema, validated
 from shared.service import PortaService
@@ -232,8 +232,10 @@ class DocumentsService(PortaService):
         """Complete, or on refusal delete what was stored and forget the upload before raising."""
         upload_id = upload.id
         try:
+            # With a scanner configured, a new file is quarantined until it clears it (scan_new_document).
             return uploads.complete(self.db.session, self.store, upload, size=data["size"], sha256=data["sha256"],
-                                    limits=self._limits(), allowed_types=allowed_types)
+                                    limits=self._limits(), allowed_types=allowed_types,
+                                    scan_status="pending" if self._settings().clamd_address else "not_scanned")
         except PortaError:
             self._discard(upload_id)
             raise
@@ -250,6 +252,28 @@ class DocumentsService(PortaService):
         for document in dumped:
             self.db.emit("document_created", {"firm_id": str(documents[0].firm_id), "document": document})
         return dumped
+
+    @event_handler("documents", "document_created")
+    def scan_new_document(self, event: dict) -> None:
+        """A new document waiting for its virus scan gets its verdict (documents/scanning.py): its bytes
+        stream from the store to clamd. No verdict raises, so the event comes back after a pause and the
+        document stays pending, quarantined. `document_infected` / `document_too_large_to_scan` tell the firm."""
+        document = self.db.session.get(Document, uuid.UUID(event["data"]["document"]["id"]))
+        if document is None or document.scan_status != "pending":
+            return  # deleted since, not scanned (scanning off), or another delivery recorded the verdict
+        address = self._settings().clamd_address
+        if not address:
+            raise scanning.ScannerUnavailable(f"document {document.id} waits for a scan but PORTA_CLAMD_ADDRESS "
+                                              "is empty")
+        download = self.store.open(document.object_key)
+        try:
+            verdict = scanning.Clamd(address).scan(download.chunks)
+        finally:
+            download.close()
+        if scanning.record_verdict(self.db.session, document, verdict) and verdict.status != "clean":
+            self.db.emit("document_infected" if verdict.status == "infected" else "document_too_large_to_scan",
+                         {"firm_id": str(document.firm_id), "document": DocumentSchema().dump(document),
+                          "signature": verdict.signature})
 
     @rpc
     @write
@@ -395,7 +419,11 @@ class DocumentsService(PortaService):
     @write
     def complete_link_upload(self, upload_id: str, token: str, address: str, payload: dict) -> dict:
         data = validated(UploadedSchema(), payload)
-        request = self._linked_request(token, address, lock=True)
+        try:
+            request = self._linked_request(token, address, lock=True)
+        except Gone:
+            self._discard_closed(_id(upload_id, "upload"))
+            raise
         upload = uploads.find_upload(self.db.session, _id(upload_id, "upload"), lock=True)
         if upload.file_request_id != request.id:
             raise NotFound("No such upload.")
@@ -422,6 +450,18 @@ class DocumentsService(PortaService):
         stored = completed.documents[0]
         return ReceivedFilesSchema().dump({"items": [{"name": stored.name, "size": stored.size, "duplicate": False,
                                                       "received_at": stored.created_at}]})
+
+    def _discard_closed(self, upload_id: uuid.UUID) -> None:
+        """The link was revoked or expired while the bytes were on their way: an upload into a
+        request that is no longer open can never complete, so it goes now, not with the sweeper."""
+        self.db.rollback()
+        upload = self.db.session.get(Upload, upload_id)
+        if upload is not None and upload.file_request_id is not None:
+            request = self.db.session.get(FileRequest, upload.file_request_id)
+            try:
+                file_requests.require_open(request)
+            except Gone:
+                self._discard(upload_id)
 
     @rpc
     @write

@@ -104,7 +104,7 @@ def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sh
     stored = _document(upload, folder, upload.filename, upload.object_key, size, sha256, content_type, scan_status)
     documents = [stored]
     if upload.unzip and content_type == ZIP_TYPE:
-        documents += _unpack(db, store, upload, stored, size, limits, scan_status)
+        documents += _unpack(db, store, upload, stored, size, limits, scan_status, allowed_types)
     db.add_all(documents)
     db.delete(upload)
     db.flush()
@@ -122,9 +122,11 @@ def _document(upload: Upload, folder: Folder, name: str, key: str, size: int, sh
 
 
 def _unpack(db: DbSession, store: ObjectStore, upload: Upload, zipped: Document, size: int,
-            limits: archive.ArchiveLimits, scan_status: str) -> list[Document]:
+            limits: archive.ArchiveLimits, scan_status: str, allowed_types: Collection[str] | None) -> list[Document]:
     """The archive's files as documents in (sub)folders of the upload's folder; any refusal
-    raises before a row exists, and `discard` removes the objects already written."""
+    raises before a row exists, and `discard` removes the objects already written. A file
+    request's type list binds the archive's files too (it allowed the .zip as a wrapper)."""
+    members_allowed = [t for t in allowed_types if t != "zip"] if allowed_types else None
     top = db.get(Folder, upload.folder_id)
     assert top is not None
     members: list[tuple[archive.ArchiveMember, str, int, str, str]] = []
@@ -133,7 +135,8 @@ def _unpack(db: DbSession, store: ObjectStore, upload: Upload, zipped: Document,
         key = f"{upload.object_prefix}{uuid.uuid4()}"
         reader = CountingReader(stream, limits.max_total_bytes, what=f"{member.filename!r} in the archive")
         store.put_stream(key, reader, max_bytes=limits.max_total_bytes, content_type="application/octet-stream")
-        content_type = filetypes.check_type(member.filename, filetypes.sniff(reader.head), None, None)
+        content_type = filetypes.check_type(member.filename, filetypes.sniff(reader.head), None,
+                                            members_allowed or None)
         members.append((member, key, reader.size, reader.sha256.hexdigest(), content_type))
 
     with store.reader(upload.object_key, size) as source:

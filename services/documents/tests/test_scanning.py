@@ -1,0 +1,256 @@
+"""The virus scan against a real clamd (devstack's `clamd` fixture: Debian's clamav-daemon whose only signature
+is EICAR, StreamMaxLength 2 MiB): the INSTREAM client alone, then the service's `document_created` handler
+over the run's broker, database and bucket, with crm and links as test doubles."""
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from devstack.clamav import EICAR, SIGNATURE, ClamdDaemon
+from devstack.environment import free_port
+from nameko.events import event_handler
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter, replace_dependencies
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
+
+from documents import scanning
+from documents.models import Document, FileRequest, Folder, Upload
+from documents.scanning import Clamd, ScannerUnavailable, Verdict
+from documents.service import DocumentsService
+from shared.errors import Conflict
+from shared.storage import ObjectStore
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+# -- the INSTREAM client ----------------------------------------------------------------------------
+
+
+def test_eicar_is_found_even_split_across_small_chunks(clamd: ClamdDaemon):
+    verdict = Clamd(clamd.address, chunk_bytes=7).scan([b"a letter, then ", EICAR[:30], EICAR[30:], b"\n"])
+
+    assert verdict.status == "infected"
+    assert verdict.signature is not None and verdict.signature.startswith(SIGNATURE)
+
+
+def test_a_clean_pdf_is_clean_over_the_unix_socket_too(clamd: ClamdDaemon):
+    assert Clamd(clamd.address).scan([PDF]) == Verdict("clean")
+    assert Clamd(str(clamd.socket_path)).scan([PDF]) == Verdict("clean")
+
+
+def test_a_stream_up_to_stream_max_length_is_scanned_and_one_byte_more_is_too_large(clamd: ClamdDaemon):
+    limit = clamd.stream_max_length
+    megabyte = b"\0" * (1024 * 1024)
+
+    def zeros(size: int) -> Iterator[bytes]:
+        for start in range(0, size, len(megabyte)):
+            yield megabyte[:min(len(megabyte), size - start)]
+
+    assert Clamd(clamd.address).scan(zeros(limit)).status == "clean"
+    assert Clamd(clamd.address).scan(zeros(limit + 1)).status == "too_large"
+    # Far over the limit clamd hangs up while we are still sending: still too large, not an outage.
+    assert Clamd(clamd.address).scan(zeros(limit * 8)).status == "too_large"
+
+
+def test_no_clamd_at_the_address_gives_no_verdict():
+    with pytest.raises(ScannerUnavailable):
+        Clamd(f"127.0.0.1:{free_port()}", timeout=5).scan([PDF])
+    assert not Clamd(f"127.0.0.1:{free_port()}", timeout=5).ping()
+
+
+def test_what_clamd_answers_becomes_a_verdict_or_none():
+    assert scanning.verdict_of("stream: OK") == Verdict("clean")
+    assert scanning.verdict_of("stream: Win.Test.EICAR_HDB-1 FOUND") == Verdict("infected", "Win.Test.EICAR_HDB-1")
+    # With AlertExceedsMax, a file over MaxFileSize/MaxScanSize is an alert, not a virus, and never clean.
+    assert scanning.verdict_of("stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND").status == "too_large"
+    assert scanning.verdict_of("INSTREAM size limit exceeded. ERROR").status == "too_large"
+    for reply in ("", "Can't allocate memory ERROR", "stream: OK maybe"):
+        with pytest.raises(ScannerUnavailable):
+            scanning.verdict_of(reply)
+
+
+def test_addresses_are_tcp_or_unix_sockets():
+    assert scanning.parse_address("clamav.infra:3310")[1] == ("clamav.infra", 3310)
+    assert scanning.parse_address("[::1]:3310")[1] == ("::1", 3310)
+    assert scanning.parse_address("/run/clamav/clamd.ctl")[1] == "/run/clamav/clamd.ctl"
+    assert scanning.parse_address("unix:///run/clamav/clamd.ctl")[1] == "/run/clamav/clamd.ctl"
+    with pytest.raises(ValueError):
+        scanning.parse_address("clamav.infra")
+
+
+# -- the service: uploads wait in quarantine for their verdict ------------------------------------------
+
+
+class Quarantines:
+    """Records the quarantine events the documents service publishes (as the activity feed would see them)."""
+
+    name = "quarantine_listener"
+    seen: list[dict] = []
+
+    @event_handler("documents", "document_infected")
+    def infected(self, event: dict) -> None:
+        Quarantines.seen.append(event)
+
+    @event_handler("documents", "document_too_large_to_scan")
+    def too_large(self, event: dict) -> None:
+        Quarantines.seen.append(event)
+
+
+@dataclass
+class Documents:
+    container: Any
+    config: dict[str, Any]
+    firm_id: uuid.UUID
+    account_id: uuid.UUID
+    engine: Engine
+    put_object: Callable[[str, bytes], None]
+    staff: uuid.UUID
+
+    def call(self, method: str, **kwargs: Any) -> Any:
+        context = {"call_key": uuid.uuid4().hex, "firm_id": str(self.firm_id), "user_id": str(self.staff),
+                   "user_kind": "staff"}
+        with ServiceRpcProxy("documents", self.config, timeout=30, context_data=context) as proxy:
+            return getattr(proxy, method)(**kwargs)
+
+    def upload(self, name: str, data: bytes) -> dict:
+        """A staff upload as the gateway makes it: begin, the bytes into the store, complete."""
+        ticket = self.call("begin_upload", account_id=str(self.account_id), payload={"filename": name,
+                                                                                   "size": len(data)})
+        self.put_object(ticket["object_key"], data)
+        [document] = self.call("complete_upload", upload_id=ticket["upload_id"],
+                               payload={"size": len(data), "sha256": hashlib.sha256(data).hexdigest()})["items"]
+        return document
+
+    def status(self, document_id: str) -> str:
+        with Session(self.engine) as session:
+            document = session.get(Document, uuid.UUID(document_id))
+            assert document is not None
+            return document.scan_status
+
+    def verdict(self, document_id: str, timeout: float = 30.0) -> str:
+        """The document's scan status once it is not pending any more."""
+        deadline = time.monotonic() + timeout
+        while (status := self.status(document_id)) == "pending":
+            assert time.monotonic() < deadline, f"document {document_id} still pending after {timeout}s"
+            time.sleep(0.1)
+        return status
+
+
+@pytest.fixture
+def firm_rows_removed(documents_engine: Engine, firm_id: uuid.UUID) -> Iterator[None]:
+    """The service commits for real: the firm's rows are deleted after the test."""
+    yield
+    with documents_engine.begin() as connection:
+        for table in (Document, Upload, FileRequest, Folder):
+            connection.execute(delete(table).where(table.firm_id == firm_id))
+
+
+@pytest.fixture
+def quarantines(container_factory: Callable[..., Any], nameko_config: dict[str, Any],
+                monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    monkeypatch.setattr(Quarantines, "seen", [])
+    container_factory(Quarantines, nameko_config).start()
+    return Quarantines.seen
+
+
+def _start_documents(container_factory: Callable[..., Any], config: dict[str, Any], account_id: uuid.UUID) -> Any:
+    container = container_factory(DocumentsService, config)
+    crm, _ = replace_dependencies(container, "crm", "links")
+    crm.authorize_account.return_value = {
+        "account": {"id": str(account_id), "name": "Smith Family", "guest": False},
+        "principal_kind": "staff", "user": {"name": "Sam Staff", "email": "sam@firm.example"},
+        "portal_settings": None,
+    }
+    container.start()
+    return container
+
+
+@pytest.fixture
+def documents(container_factory: Callable[..., Any], nameko_config: dict[str, Any], documents_url: str,
+              documents_engine: Engine, store: ObjectStore, firm_rows_removed: None, firm_id: uuid.UUID,
+              account_id: uuid.UUID, put_object: Callable[[str, bytes], None], clamd: ClamdDaemon,
+              quarantines: list[dict], monkeypatch: pytest.MonkeyPatch) -> Documents:
+    """The documents service with scanning on (PORTA_CLAMD_ADDRESS: the run's clamd)."""
+    monkeypatch.setenv("PORTA_CLAMD_ADDRESS", clamd.address)
+    config = {**nameko_config, "DB_URI": documents_url}
+    container = _start_documents(container_factory, config, account_id)
+    return Documents(container, config, firm_id, account_id, documents_engine, put_object, uuid.uuid4())
+
+
+def test_an_upload_with_the_eicar_string_is_quarantined_then_infected_and_the_firm_is_told(documents, quarantines):
+    document = documents.upload("eicar.txt", EICAR)
+
+    assert document["scan_status"] == "pending"
+    assert documents.verdict(document["id"]) == "infected"
+    with pytest.raises(Conflict, match="failed its virus scan"):
+        documents.call("open_document", document_id=document["id"])
+    deadline = time.monotonic() + 15
+    while not quarantines and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [event] = quarantines
+    assert event["type"] == "document_infected"
+    assert event["data"]["document"]["id"] == document["id"]
+    assert event["data"]["document"]["scan_status"] == "infected"
+    assert event["data"]["signature"].startswith(SIGNATURE)
+    assert event["data"]["firm_id"] == str(documents.firm_id)
+
+
+def test_a_clean_pdf_becomes_clean_and_can_be_downloaded(documents, quarantines):
+    document = documents.upload("report.pdf", PDF)
+
+    assert document["scan_status"] == "pending"  # refused until then (see the test with clamd down)
+    assert documents.verdict(document["id"]) == "clean"
+    assert documents.call("open_document", document_id=document["id"])["object_key"]
+    assert quarantines == []
+
+
+def test_while_clamd_is_down_an_upload_stays_pending_and_is_cleared_once_clamd_is_back(documents, clamd):
+    clamd.stop()
+
+    def failed(worker_ctx: Any, result: Any, exc_info: Any) -> bool:
+        return exc_info is not None and exc_info[0] is ScannerUnavailable
+
+    with entrypoint_waiter(documents.container, "scan_new_document", callback=failed, timeout=30):
+        document = documents.upload("report.pdf", PDF)
+    time.sleep(1.5)  # a redelivery or two later: still no verdict
+    assert documents.status(document["id"]) == "pending"
+    with pytest.raises(Conflict, match="quarantined until its virus scan"):
+        documents.call("open_document", document_id=document["id"])
+
+    clamd.start()
+    assert documents.verdict(document["id"]) == "clean"
+
+
+def test_a_file_over_stream_max_length_is_never_clean(documents, clamd, quarantines):
+    big = b"%PDF-1.7\n%" + b" " * (clamd.stream_max_length + 1024) + b"\n%%EOF\n"
+
+    document = documents.upload("scan.pdf", big)
+
+    assert documents.verdict(document["id"]) == "too_large"
+    with pytest.raises(Conflict, match="too large for the virus scanner"):
+        documents.call("open_document", document_id=document["id"])
+    deadline = time.monotonic() + 15
+    while not quarantines and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [event["type"] for event in quarantines] == ["document_too_large_to_scan"]
+
+
+def test_with_scanning_off_uploads_are_not_scanned_and_can_be_downloaded_at_once(
+        container_factory, nameko_config, documents_url, documents_engine, store, firm_rows_removed, firm_id,
+        account_id, put_object, monkeypatch):
+    monkeypatch.setenv("PORTA_CLAMD_ADDRESS", "")
+    config = {**nameko_config, "DB_URI": documents_url}
+    container = _start_documents(container_factory, config, account_id)
+    documents = Documents(container, config, firm_id, account_id, documents_engine, put_object, uuid.uuid4())
+
+    with entrypoint_waiter(container, "scan_new_document", timeout=15):
+        document = documents.upload("report.pdf", PDF)
+
+    assert documents.status(document["id"]) == "not_scanned"
+    assert documents.call("open_document", document_id=document["id"])["object_key"]

@@ -1,0 +1,177 @@
+"""The service's entrypoints over RPC, on the run's broker, database and bucket. crm and links are test
+doubles (`replace_dependencies`): what they answer is set per test."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import replace_dependencies
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from documents.models import Document, FileRequest, Folder, Upload
+from documents.service import DocumentsService
+from shared.errors import Gone, NotFound
+from shared.storage import ObjectStore
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+TOKEN, ADDRESS = "a-file-request-token", "10.1.2.3"
+
+
+@dataclass
+class Documents:
+    """A running DocumentsService and its crm and links doubles."""
+
+    config: dict[str, Any]
+    crm: Any
+    links: Any
+    firm_id: uuid.UUID
+    account_id: uuid.UUID
+
+    def call(self, method: str, user_id: uuid.UUID | None = None, **kwargs: Any) -> Any:
+        """Call `method` as a staff member of the test's firm (none: as the person with a link)."""
+        context = {"call_key": uuid.uuid4().hex}
+        if user_id is not None:
+            context.update(firm_id=str(self.firm_id), user_id=str(user_id), user_kind="staff")
+        with ServiceRpcProxy("documents", self.config, timeout=15, context_data=context) as proxy:
+            return getattr(proxy, method)(**kwargs)
+
+    def link_resolves_to(self, request_id: str) -> None:
+        self.links.resolve_link.return_value = {"id": str(uuid.uuid4()), "firm_id": str(self.firm_id),
+                                                "kind": "file_request",
+                                                "target": {"type": "file_request", "id": request_id}}
+
+
+@pytest.fixture
+def firm_rows_removed(documents_engine: Engine, firm_id: uuid.UUID) -> Iterator[None]:
+    """The service commits for real: the firm's rows are deleted after the test."""
+    yield
+    with documents_engine.begin() as connection:
+        for table in (Document, Upload, FileRequest, Folder):
+            connection.execute(delete(table).where(table.firm_id == firm_id))
+
+
+@pytest.fixture
+def documents(container_factory: Callable[..., Any], nameko_config: dict[str, Any], documents_url: str,
+              store: ObjectStore, firm_rows_removed: None, firm_id: uuid.UUID,
+              account_id: uuid.UUID) -> Documents:
+    config = {**nameko_config, "DB_URI": documents_url}
+    container = container_factory(DocumentsService, config)
+    crm, links = replace_dependencies(container, "crm", "links")
+    crm.authorize_account.return_value = {
+        "account": {"id": str(account_id), "name": "Smith Family", "guest": False},
+        "principal_kind": "staff", "user": {"name": "Sam Staff", "email": "sam@firm.example"},
+        "portal_settings": None,
+    }
+    links.issue_link.side_effect = lambda payload: {"id": str(uuid.uuid4()), **payload}
+    links.revoke_link.return_value = {}
+    container.start()
+    return Documents(config, crm, links, firm_id, account_id)
+
+
+@pytest.fixture
+def read(documents_engine: Engine) -> Callable[..., list[Any]]:
+    """`read(select(...))`: rows as committed."""
+
+    def rows(query: Any) -> list[Any]:
+        with Session(documents_engine) as session:
+            return list(session.scalars(query))
+
+    return rows
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_complete_upload_refuses_another_users_upload_and_leaves_it_to_its_uploader(
+        documents, put_object, keys_under, read):
+    uploader, someone_else = uuid.uuid4(), uuid.uuid4()
+    ticket = documents.call("begin_upload", uploader, account_id=str(documents.account_id),
+                            payload={"filename": "report.pdf", "size": len(PDF)})
+    put_object(ticket["object_key"], PDF)
+    uploaded = {"size": len(PDF), "sha256": sha256_of(PDF)}
+
+    with pytest.raises(NotFound):
+        documents.call("complete_upload", someone_else, upload_id=ticket["upload_id"], payload=uploaded)
+
+    assert read(select(Upload.id).where(Upload.id == uuid.UUID(ticket["upload_id"]))) != []
+    assert keys_under(ticket["object_key"]) == [ticket["object_key"]]
+    assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
+    [stored] = documents.call("complete_upload", uploader, upload_id=ticket["upload_id"], payload=uploaded)["items"]
+    assert (stored["name"], stored["content_type"]) == ("report.pdf", "application/pdf")
+
+
+def test_complete_upload_of_an_unknown_upload_is_not_found(documents):
+    with pytest.raises(NotFound):
+        documents.call("complete_upload", uuid.uuid4(), upload_id=str(uuid.uuid4()),
+                       payload={"size": 1, "sha256": "0" * 64})
+
+
+@pytest.fixture
+def link_upload(documents: Documents, put_object: Callable[[str, bytes], None]) -> dict[str, Any]:
+    """An open file request into the client root, and a file whose bytes arrived through its link but are
+    not completed yet: `{"request_id", "ticket", "staff"}`."""
+    staff = uuid.uuid4()
+    client_root = next(folder for folder in documents.call("list_folders", staff,
+                                                           account_id=str(documents.account_id))["items"]
+                       if folder["root"] == "client")
+    request = documents.call("create_file_request", staff, account_id=str(documents.account_id),
+                             payload={"folder_id": client_root["id"], "message": "Your receipts, please."})
+    documents.link_resolves_to(request["id"])
+    ticket = documents.call("begin_link_upload", token=TOKEN, address=ADDRESS,
+                            payload={"filename": "receipt.pdf", "size": len(PDF)})
+    put_object(ticket["object_key"], PDF)
+    return {"request_id": request["id"], "ticket": ticket, "staff": staff}
+
+
+def test_complete_link_upload_through_a_revoked_request_is_gone_and_stores_nothing(documents, link_upload, read):
+    documents.call("revoke_file_request", link_upload["staff"], file_request_id=link_upload["request_id"])
+
+    with pytest.raises(Gone):
+        documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
+                       address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+
+    assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
+    [request] = read(select(FileRequest).where(FileRequest.id == uuid.UUID(link_upload["request_id"])))
+    assert (request.status, request.received_count, request.received_since_done) == ("revoked", 0, 0)
+
+
+def test_an_upload_into_a_request_revoked_meanwhile_is_discarded_at_once(documents, link_upload, read, s3_client,
+                                                                        bucket):
+    documents.call("revoke_file_request", link_upload["staff"], file_request_id=link_upload["request_id"])
+    documents.links.resolve_link.side_effect = Gone("This link was revoked.")
+
+    with pytest.raises(Gone):
+        documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
+                       address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+
+    assert read(select(Upload.id).where(Upload.id == uuid.UUID(link_upload["ticket"]["upload_id"]))) == []
+    prefix = link_upload["ticket"]["object_key"].rsplit("/", 1)[0]
+    assert list(s3_client.list_objects(bucket, prefix=prefix, recursive=True)) == []
+
+
+def test_complete_link_upload_through_a_revoked_link_is_gone_and_stores_nothing(documents, link_upload, read):
+    documents.links.resolve_link.side_effect = Gone("This link was revoked.")
+
+    with pytest.raises(Gone):
+        documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
+                       address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+
+    assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
+
+
+def test_complete_link_upload_through_an_open_request_stores_the_file(documents, link_upload, read):
+    received = documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
+                              address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+    assert [(item["name"], item["duplicate"]) for item in received["items"]] == [("receipt.pdf", False)]
+    [document] = read(select(Document).where(Document.firm_id == documents.firm_id))
+    assert str(document.file_request_id) == link_upload["request_id"]
+    [request] = read(select(FileRequest).where(FileRequest.id == uuid.UUID(link_upload["request_id"])))
+    assert request.received_count == 1
+
