@@ -197,3 +197,14 @@ def test_with_a_virus_scanner_an_eicar_upload_is_quarantined_and_the_firm_sees_i
     assert api.get(f"/api/v1/documents/{report['id']}/content").content == PDF
     eventually(lambda: "document_infected" in {item["event_type"] for item in api.get(
         "/api/v1/activity", params={"account_id": account["id"]}).json()["items"]}, timeout=15)
+
+
+def test_a_chunked_json_body_is_read_to_its_end(firm, account):
+    def body():
+        yield b'{"name": "2025", '
+        yield b'"client_access": "none"}'
+
+    resp = firm["api"].post(f"/api/v1/accounts/{account['id']}/folders", data=body(),
+                            headers={"Content-Type": "application/json"})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["name"] == "2025"

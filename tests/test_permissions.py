@@ -17,6 +17,11 @@ Derived for crm's routes (MATRIX below is the one table of expected outcomes):
 - employee, team management (invite, change, remove) and firm settings: owner/admin only, 403.
   Reading the team, /me and the portal settings is open to all staff.
 - `manage_documents` and `manage_billing` change nothing on crm's routes.
+
+Derived for the documents service's routes (it asks crm's `authorize_account`, so the same sight rules):
+- reading folders, documents and their bytes needs sight of the account (as above);
+- every write (folders, uploads, rename/move, delete) and everything about file requests, reads
+  included, needs `manage_documents` too: 403 on what he sees, 404 on what he does not.
 - client token: 403 on every /api/v1 route but logout (any token may end its own session).
 - no token: 401.
 
@@ -60,8 +65,24 @@ BOTH, MINE = "200 mine+other", "200 mine"
 #   {mine_contact}/{other_contact} a contact linked only to that account, {mine_email}/{other_email} its
 #   address (portal LOGIN on: an invitation is pending); {loose_contact} a contact linked to nothing;
 #   {mine_job}/{other_job} a job on that account; {member} an invited team member; {me} the actor's id;
-#   {tag} the role's unique tag (in its account names); {fresh} a never-used address.
+#   {tag} the role's unique tag (in its account names); {fresh} a never-used address; {nobodys_item} an
+#   Inbox+ item id that is no one's; {mine_folder}/{other_folder} that account's private root folder,
+#   {mine_doc}/{other_doc} a PDF uploaded into it, {mine_request}/{other_request} an open file request for it
+#   (with one earlier recipient, so a resend has someone to go to).
+# A `bytes` body is a file, sent raw (the path names it with ?filename=).
 # Rows run in this order: reads, then writes, then what deletes.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+SEES_MINE = (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)
+SEES_OTHER = (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)
+
+
+def documents_write(status: int, mine: bool) -> tuple[Any, ...]:
+    """A documents write (or a file-request read) answering `status`: needs manage_documents and sight."""
+    if mine:
+        return (status, status, 403, 403, 403, 403, status, 403, 403, 401)
+    return (status, status, 404, 404, 403, 403, 404, 404, 403, 401)
+
+
 MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     # method  path                                              body
     #     owner  admin  emp    manage view   m+view docs   bill   client anon
@@ -76,6 +97,14 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("GET", "/api/v1/activity?account_id={other}", None,
      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    # The Inbox+ is each staff member's own: any staff token lists his items; an item that is not his
+    # is 404 whoever asks (test_inbox_api.py marks real items of the owner, an employee, another firm).
+    ("GET", "/api/v1/inbox", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("GET", "/api/v1/inbox?unread=true", None,
+     (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
+    ("POST", "/api/v1/inbox/{nobodys_item}/read", None,
+     (404, 404, 404, 404, 404, 404, 404, 404, 403, 401)),
     ("GET", "/api/v1/accounts?q={tag}", None,
      (BOTH, BOTH, MINE, MINE, BOTH, BOTH, MINE, MINE, 403, 401)),
     ("GET", "/api/v1/accounts/{mine}", None,
@@ -98,6 +127,20 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
      (200, 200, 200, 200, 200, 200, 200, 200, 403, 401)),
     ("GET", "/api/v1/accounts/{other}/jobs", None,
      (200, 200, 404, 404, 200, 200, 404, 404, 403, 401)),
+    # -- documents: reading needs sight of the account; file requests need manage_documents even to read
+    ("GET", "/api/v1/accounts/{mine}/folders", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/folders", None, SEES_OTHER),
+    ("GET", "/api/v1/accounts/{mine}/documents", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/documents", None, SEES_OTHER),
+    ("GET", "/api/v1/accounts/{mine}/documents?folder_id={mine_folder}", None, SEES_MINE),
+    ("GET", "/api/v1/documents/{mine_doc}", None, SEES_MINE),
+    ("GET", "/api/v1/documents/{other_doc}", None, SEES_OTHER),
+    ("GET", "/api/v1/documents/{mine_doc}/content", None, SEES_MINE),
+    ("GET", "/api/v1/documents/{other_doc}/content", None, SEES_OTHER),
+    ("GET", "/api/v1/accounts/{mine}/file-requests", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/accounts/{other}/file-requests", None, documents_write(200, mine=False)),
+    ("GET", "/api/v1/file-requests/{mine_request}", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/file-requests/{other_request}", None, documents_write(200, mine=False)),
     # -- team and firm settings: owner and admins only
     ("POST", "/api/v1/team", {"name": "New", "email": "{fresh}", "role": "employee"},
      (201, 201, 403, 403, 403, 403, 403, 403, 403, 401)),
@@ -153,7 +196,31 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
      (200, 200, 403, 200, 403, 200, 403, 403, 403, 401)),
     ("PATCH", "/api/v1/jobs/{other_job}", {"status": "Done"},
      (200, 200, 404, 404, 403, 200, 404, 404, 403, 401)),
+    # -- documents writes: manage_documents, on what he can see
+    ("POST", "/api/v1/accounts/{mine}/folders", {"name": "{tag} folder", "client_access": "none"},
+     documents_write(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/folders", {"name": "{tag} folder", "client_access": "none"},
+     documents_write(201, mine=False)),
+    ("POST", "/api/v1/accounts/{mine}/documents?filename=upload.pdf", PDF, documents_write(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/documents?filename=upload.pdf&folder_id={other_folder}", PDF,
+     documents_write(201, mine=False)),
+    ("PATCH", "/api/v1/documents/{mine_doc}", {"name": "{tag} mine.pdf"}, documents_write(200, mine=True)),
+    ("PATCH", "/api/v1/documents/{other_doc}", {"name": "{tag} other.pdf"}, documents_write(200, mine=False)),
+    ("POST", "/api/v1/accounts/{mine}/file-requests", {"folder_id": "{mine_folder}", "message": "Your W-2, please"},
+     documents_write(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/file-requests", {"folder_id": "{other_folder}", "message": "Your W-2"},
+     documents_write(201, mine=False)),
+    ("PATCH", "/api/v1/file-requests/{mine_request}", {"message": "Your 1099, please"},
+     documents_write(200, mine=True)),
+    ("PATCH", "/api/v1/file-requests/{other_request}", {"message": "Your 1099, please"},
+     documents_write(200, mine=False)),
+    ("POST", "/api/v1/file-requests/{mine_request}/resend", None, documents_write(200, mine=True)),
+    ("POST", "/api/v1/file-requests/{other_request}/resend", None, documents_write(200, mine=False)),
     # -- what deletes, last
+    ("POST", "/api/v1/file-requests/{mine_request}/revoke", None, documents_write(200, mine=True)),
+    ("POST", "/api/v1/file-requests/{other_request}/revoke", None, documents_write(200, mine=False)),
+    ("DELETE", "/api/v1/documents/{mine_doc}", None, documents_write(204, mine=True)),
+    ("DELETE", "/api/v1/documents/{other_doc}", None, documents_write(204, mine=False)),
     ("DELETE", "/api/v1/accounts/{mine}/contacts/{mine_contact}", None,
      (204, 204, 403, 204, 403, 204, 403, 403, 403, 401)),
     ("DELETE", "/api/v1/accounts/{other}/contacts/{other_contact}", None,
@@ -172,7 +239,9 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
 # Placeholder -> the OpenAPI path parameter it stands for.
 PARAMETER_OF = {"mine": "account_id", "other": "account_id", "mine_contact": "contact_id",
                 "other_contact": "contact_id", "mine_email": "email", "other_email": "email",
-                "mine_job": "job_id", "other_job": "job_id", "member": "member_id"}
+                "mine_job": "job_id", "other_job": "job_id", "member": "member_id", "nobodys_item": "item_id",
+                "mine_doc": "document_id", "other_doc": "document_id", "mine_request": "file_request_id",
+                "other_request": "file_request_id"}
 
 
 def spec_path(path: str) -> str:
@@ -200,6 +269,9 @@ class Http:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
     def __call__(self, method: str, path: str, body: Any = None) -> requests.Response:
+        if isinstance(body, bytes):  # a file, raw
+            return self.session.request(method, self.base_url + path, timeout=30, data=body,
+                                        headers={"Content-Type": "application/octet-stream"})
         return self.session.request(method, self.base_url + path, timeout=30,
                                     **({"json": body} if body is not None else {}))
 
@@ -279,9 +351,16 @@ def targets(owner: Http, actor_id: str | None, run: str) -> dict[str, str]:
         owner.ok("PATCH", f"/api/v1/accounts/{account}/access/{address}", {"login": True})  # pending: reinvite works
         job = owner.ok("POST", f"/api/v1/accounts/{account}/jobs", {"name": "Bookkeeping", "status": "Open"})
         values |= {f"{side}_contact": contact["id"], f"{side}_email": address, f"{side}_job": job["id"]}
+        folders = owner.ok("GET", f"/api/v1/accounts/{account}/folders")["items"]
+        folder = next(f["id"] for f in folders if f["root"] == "private")
+        [document] = owner.ok("POST", f"/api/v1/accounts/{account}/documents?filename={side}.pdf", PDF)["items"]
+        request = owner.ok("POST", f"/api/v1/accounts/{account}/file-requests", {
+            "folder_id": folder, "message": "Send your statements", "recipients": [f"fr-{side}-{run}@example.com"]})
+        values |= {f"{side}_folder": folder, f"{side}_doc": document["id"], f"{side}_request": request["id"]}
     values["loose_contact"] = owner.ok("POST", "/api/v1/contacts", {"first_name": "Loose", "last_name": run})["id"]
     values["member"] = owner.ok("POST", "/api/v1/team", {"name": "Target", "email": f"member-{run}@example.com",
                                                          "role": "employee"})["id"]
+    values["nobodys_item"] = str(uuid.uuid4())  # an Inbox+ item id that is no one's
     return values
 
 

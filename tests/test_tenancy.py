@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import re
+import time
+import uuid
 
 import pytest
 
-# A valid body for every write that takes an id, so the 404 cannot hide behind a 422.
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+THEIR_FOLDER = "<their folder>"  # in a sample body: the other firm's folder id
+
+# A valid body for every write that takes an id, so the 404 cannot hide behind a 422. `bytes`: a file,
+# sent raw with ?filename= (and ?folder_id= their folder).
 SAMPLE_BODIES = {
     ("patch", "/api/v1/team/{member_id}"): {"role": "admin"},
     ("patch", "/api/v1/accounts/{account_id}"): {"name": "Mine now"},
@@ -16,11 +22,66 @@ SAMPLE_BODIES = {
     ("put", "/api/v1/accounts/{account_id}/access/{email}/notifications"): {"categories": {"proposals": False}},
     ("post", "/api/v1/accounts/{account_id}/jobs"): {"name": "Job", "status": "Open"},
     ("patch", "/api/v1/jobs/{job_id}"): {"status": "Done"},
+    ("post", "/api/v1/accounts/{account_id}/folders"): {"name": "Mine now", "client_access": "none",
+                                                        "parent_id": THEIR_FOLDER},
+    ("post", "/api/v1/accounts/{account_id}/documents"): PDF,
+    ("patch", "/api/v1/documents/{document_id}"): {"name": "Mine now.pdf"},
+    ("post", "/api/v1/accounts/{account_id}/file-requests"): {"folder_id": THEIR_FOLDER, "message": "Mine now"},
+    ("patch", "/api/v1/file-requests/{file_request_id}"): {"message": "Mine now"},
+    ("post", "/api/v1/file-requests/{file_request_id}/resend"): {"recipients": ["mine-now@example.com"]},
 }
 
 
+def request_of(body, their_folder: str, our_contact: str) -> dict:
+    """The keyword arguments that send a sample body, its placeholders filled."""
+    if body is None:
+        return {}
+    if isinstance(body, bytes):
+        return {"data": body, "params": {"filename": "mine.pdf", "folder_id": their_folder},
+                "headers": {"Content-Type": "application/octet-stream"}}
+    body = {k: their_folder if v == THEIR_FOLDER else v for k, v in body.items()}
+    if "contact_id" in body:
+        body["contact_id"] = our_contact
+    return {"json": body}
+
+
+def what_they_have(theirs) -> dict:
+    """Everything of theirs a cross-firm write could touch, as their owner sees it."""
+    api, account = theirs["api"], theirs["account_id"]
+    document = api.get(f"/api/v1/documents/{theirs['document_id']}")
+    request = api.get(f"/api/v1/file-requests/{theirs['file_request_id']}").json()
+    return {
+        "account": api.get(f"/api/v1/accounts/{account}").json(),
+        "folders": api.get(f"/api/v1/accounts/{account}/folders").json()["items"],
+        "documents": api.get(f"/api/v1/accounts/{account}/documents").json()["items"],
+        "document": (document.status_code, document.json()),
+        "content": api.get(f"/api/v1/documents/{theirs['document_id']}/content").content,
+        "file_requests": api.get(f"/api/v1/accounts/{account}/file-requests").json()["items"],
+        "file_request": {k: request[k] for k in ("message", "status", "recipients", "url")},
+        "contacts": api.get(f"/api/v1/contacts/{theirs['contact_id']}").json(),
+        "jobs": api.get(f"/api/v1/accounts/{account}/jobs").json()["items"],
+        "team": api.get("/api/v1/team").json()["items"],
+    }
+
+
+def objects_of(s3_client, bucket, firm_id: str) -> list[str]:
+    return sorted(o.object_name for o in s3_client.list_objects(bucket, prefix=f"firms/{firm_id}/", recursive=True))
+
+
+def inbox_item(firm, account, documents_event) -> str:
+    """The id of an Inbox+ item of the firm's owner, made as the documents service's event makes one."""
+    documents_event("client_done_uploading", {
+        "firm_id": firm["firm"]["id"], "account_id": account["id"], "account_name": account["name"],
+        "user": {"id": str(uuid.uuid4()), "name": "Their client", "email": "c-" + firm["email"]}})
+    deadline = time.monotonic() + 15
+    while not (items := firm["api"].get("/api/v1/inbox").json()["items"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert items, "no inbox item appeared"
+    return items[0]["id"]
+
+
 @pytest.fixture
-def theirs(signup):
+def theirs(signup, documents_event):
     """A second firm with one of everything that has an id."""
     firm = signup("Theirs")
     api = firm["api"]
@@ -30,14 +91,30 @@ def theirs(signup):
     api.post(f"/api/v1/accounts/{account['id']}/contacts", json={"contact_id": contact["id"]})
     member = api.post("/api/v1/team", json={"name": "M", "email": "m-" + firm["email"], "role": "employee"}).json()
     job = api.post(f"/api/v1/accounts/{account['id']}/jobs", json={"name": "J", "status": "Open"}).json()
+    item_id = inbox_item(firm, account, documents_event)
+    folders = api.get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]
+    client_root = next(f["id"] for f in folders if f["root"] == "client")
+    folder = api.post(f"/api/v1/accounts/{account['id']}/folders", json={
+        "name": "Theirs", "client_access": "view", "parent_id": client_root})
+    assert folder.status_code == 201, folder.text
+    document = api.post(f"/api/v1/accounts/{account['id']}/documents", data=PDF,
+                        params={"filename": "theirs.pdf", "folder_id": folder.json()["id"]},
+                        headers={"Content-Type": "application/octet-stream"})
+    assert document.status_code == 201, document.text
+    request = api.post(f"/api/v1/accounts/{account['id']}/file-requests", json={
+        "folder_id": folder.json()["id"], "message": "Theirs", "recipients": ["r-" + firm["email"]]})
+    assert request.status_code == 201, request.text
     return {"account_id": account["id"], "contact_id": contact["id"], "member_id": member["id"],
-            "job_id": job["id"], "email": contact["emails"][0], "api": api}
+            "job_id": job["id"], "email": contact["emails"][0], "item_id": item_id, "api": api,
+            "firm_id": firm["firm"]["id"], "folder_id": folder.json()["id"],
+            "document_id": document.json()["items"][0]["id"], "file_request_id": request.json()["id"]}
 
 
-def test_every_route_with_an_id_answers_404_to_another_firm(firm, theirs, anonymous):
+def test_every_route_with_an_id_answers_404_to_another_firm(firm, theirs, anonymous, s3_client, bucket):
     ours = firm["api"]
     our_contact = ours.post("/api/v1/contacts", json={"first_name": "O", "last_name": "C",
                                                       "emails": ["o-" + firm["email"]]}).json()
+    before, their_objects = what_they_have(theirs), objects_of(s3_client, bucket, theirs["firm_id"])
     spec = anonymous.get("/openapi.json").json()
     tried = []
     for path, operations in spec["paths"].items():
@@ -49,13 +126,43 @@ def test_every_route_with_an_id_answers_404_to_another_firm(firm, theirs, anonym
             body = None
             if "requestBody" in operation:
                 assert (method, path) in SAMPLE_BODIES, f"add a sample body for {method.upper()} {path}"
-                body = dict(SAMPLE_BODIES[(method, path)])
-                if "contact_id" in body:
-                    body["contact_id"] = our_contact["id"]
-            resp = getattr(ours, method)(url, **({"json": body} if body is not None else {}))
+                body = SAMPLE_BODIES[(method, path)]
+            resp = getattr(ours, method)(url, **request_of(body, theirs["folder_id"], our_contact["id"]))
             assert resp.status_code == 404, f"{method.upper()} {path}: {resp.status_code} {resp.text}"
             assert theirs["account_id"] not in resp.text
             tried.append((method, path))
     assert len(tried) >= 15
-    # and nothing of theirs changed
-    assert theirs["api"].get(f"/api/v1/accounts/{theirs['account_id']}").json()["name"] == "Their client"
+    assert {("get", "/api/v1/documents/{document_id}/content"), ("post", "/api/v1/accounts/{account_id}/documents"),
+            ("post", "/api/v1/file-requests/{file_request_id}/revoke")} <= set(tried)
+    # and nothing of theirs changed, and nothing was stored for us
+    assert before["account"]["name"] == "Their client"
+    assert what_they_have(theirs) == before
+    assert objects_of(s3_client, bucket, theirs["firm_id"]) == their_objects
+    assert objects_of(s3_client, bucket, firm["firm"]["id"]) == []
+
+
+def test_another_firms_folder_named_on_our_own_account_is_not_found(firm, theirs, s3_client, bucket):
+    """Their folder id in a body or query of a route on our own account or document: 404 as well."""
+    ours = firm["api"]
+    account = ours.post("/api/v1/accounts", json={"name": "Our client", "type": "company"}).json()["id"]
+    [document] = ours.post(f"/api/v1/accounts/{account}/documents", data=PDF, params={"filename": "ours.pdf"},
+                           headers={"Content-Type": "application/octet-stream"}).json()["items"]
+    objects, before = objects_of(s3_client, bucket, firm["firm"]["id"]), what_they_have(theirs)
+    folder = theirs["folder_id"]
+    attempts = {
+        "list": ours.get(f"/api/v1/accounts/{account}/documents", params={"folder_id": folder}),
+        "folder": ours.post(f"/api/v1/accounts/{account}/folders", json={"name": "In theirs", "parent_id": folder,
+                                                                        "client_access": "none"}),
+        "upload": ours.post(f"/api/v1/accounts/{account}/documents", data=PDF,
+                            params={"filename": "x.pdf", "folder_id": folder},
+                            headers={"Content-Type": "application/octet-stream"}),
+        "move": ours.patch(f"/api/v1/documents/{document['id']}", json={"folder_id": folder}),
+        "file request": ours.post(f"/api/v1/accounts/{account}/file-requests", json={"folder_id": folder,
+                                                                                    "message": "Into theirs"}),
+    }
+    assert {what: resp.status_code for what, resp in attempts.items()} == dict.fromkeys(attempts, 404)
+    assert all(folder not in resp.text for resp in attempts.values())
+    assert ours.get(f"/api/v1/documents/{document['id']}").json()["folder_id"] == document["folder_id"]
+    assert ours.get(f"/api/v1/accounts/{account}/file-requests").json()["items"] == []
+    assert objects_of(s3_client, bucket, firm["firm"]["id"]) == objects
+    assert what_they_have(theirs) == before

@@ -7,7 +7,7 @@ import falcon
 from swagger_ui import api_doc
 
 from gateway import errors
-from gateway.media import json_handlers, request_handlers
+from gateway.media import Request, json_handlers, request_handlers
 from gateway.middleware import AuthMiddleware, ClientAddressMiddleware, MetricsMiddleware, RequestIdMiddleware
 from gateway.openapi import build_spec
 from gateway.resources import (
@@ -91,7 +91,7 @@ def create_app(rpc: Any, settings: Settings | None = None, store: ObjectStore | 
     `store` is the object store the file bytes stream to and from."""
     settings = settings or load_settings()
     store = store or ObjectStore.from_settings(settings)
-    app = falcon.App(middleware=[
+    app = falcon.App(request_type=Request, middleware=[
         RequestIdMiddleware(), ClientAddressMiddleware(settings.trusted_proxies), MetricsMiddleware(),
         AuthMiddleware(rpc),
     ])

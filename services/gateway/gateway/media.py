@@ -38,6 +38,18 @@ class LimitedJSONHandler(JSONHandler):
         return self._deserialize(data)
 
 
+class Request(falcon.Request):
+    """falcon's request, but a body sent chunked (no Content-Length) is read to its end: falcon's
+    bounded stream reads nothing without a length, while the server's own input stream (gunicorn's)
+    ends where the chunked body ends. Size limits apply while reading either way."""
+
+    @property
+    def bounded_stream(self) -> Any:  # type: ignore[override]
+        if self.content_length is None and "chunked" in (self.get_header("Transfer-Encoding") or "").lower():
+            return self.stream
+        return super().bounded_stream
+
+
 def json_handlers(max_bytes: int) -> falcon.media.Handlers:
     handler = LimitedJSONHandler(max_bytes)
     return falcon.media.Handlers({falcon.MEDIA_JSON: handler})

@@ -8,6 +8,7 @@ bytes stream back, honouring `Range`.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -16,7 +17,7 @@ import falcon
 from minio.error import MinioException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from shared.errors import PortaError, ServiceUnavailable, ValidationFailed
+from shared.errors import BadRequest, PortaError, ServiceUnavailable, ValidationFailed
 from shared.storage import CountingReader, Download, ObjectStore
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def incoming_files(req: falcon.Request) -> Iterator[IncomingFile]:
     if req.content_type and req.content_type.lower().startswith(falcon.MEDIA_MULTIPART):
         fields: dict[str, str] = {}
         found = False
-        for part in req.get_media():
+        for part in _form(req):
             if part.filename is None:
                 value = part.stream.read(MAX_FIELD_BYTES + 1)
                 if len(value) > MAX_FIELD_BYTES:
@@ -61,11 +62,17 @@ def incoming_files(req: falcon.Request) -> Iterator[IncomingFile]:
     filename = req.get_param("filename")
     if filename is None:
         raise ValidationFailed("Name the file.", {"filename": ["Required with a raw body (or send multipart)."]})
-    # A chunked body has no Content-Length, and falcon's bounded_stream then reads nothing; gunicorn's
-    # own input stream ends where the chunked body ends.
-    stream = req.bounded_stream if req.content_length is not None else req.stream
-    yield IncomingFile(filename, req.content_type, stream, req.content_length,
+    yield IncomingFile(filename, req.content_type, req.bounded_stream, req.content_length,
                        {k: req.get_param(k) for k in ("uploader_name", "uploader_email") if req.get_param(k)})
+
+
+def _form(req: falcon.Request) -> Any:
+    """The multipart form. A chunked one has no Content-Length, which falcon's form parser needs
+    (it asserts, a 500): read the server's own input stream, which ends where the chunked body ends."""
+    if req.content_length is not None:
+        return req.get_media()
+    handler = req.options.media_handlers[falcon.MEDIA_MULTIPART]
+    return handler.deserialize(req.stream, req.content_type, sys.maxsize)
 
 
 class FileTransfer:
@@ -74,20 +81,34 @@ class FileTransfer:
 
     def receive(self, req: falcon.Request, begin: Callable[[IncomingFile], dict],
                 complete: Callable[[dict, dict], dict], cancel: Callable[[dict], Any]) -> list[dict]:
-        """Store every file of the request; the items `complete` answered, in order."""
+        """Store every file of the request; the items `complete` answered, in order. A file is
+        completed only once the body is known to go on past it: a multipart part cut short (the
+        client went away) just ends, and only the form's next step finds the body malformed."""
         items: list[dict] = []
-        for incoming in incoming_files(req):
-            ticket = begin(incoming)
-            reader = CountingReader(incoming.stream, int(ticket["max_bytes"]))
-            try:
+        stored: tuple[dict, CountingReader] | None = None  # stored, not yet completed
+        try:
+            for incoming in incoming_files(req):
+                if stored is not None:
+                    ticket, reader = stored
+                    stored = None
+                    items += complete(ticket, {"size": reader.size, "sha256": reader.sha256.hexdigest()})["items"]
+                ticket = begin(incoming)
+                reader = CountingReader(incoming.stream, int(ticket["max_bytes"]))
+                stored = ticket, reader
                 self.store.put_stream(ticket["object_key"], reader, max_bytes=int(ticket["max_bytes"]),
                                       content_type="application/octet-stream")
-            except BaseException as exc:
-                self._forget(cancel, ticket)
-                if isinstance(exc, (MinioException, Urllib3Error)):
-                    log.warning("object store failed during an upload: %s", exc)
-                    raise ServiceUnavailable("The file store is unavailable; try again.") from None
-                raise
+                if incoming.size is not None and reader.size != incoming.size:
+                    # The client went away mid-body (the server hands on what came): not the whole file.
+                    raise BadRequest("The body ended before its Content-Length.")
+        except BaseException as exc:
+            if stored is not None:
+                self._forget(cancel, stored[0])
+            if isinstance(exc, (MinioException, Urllib3Error)):
+                log.warning("object store failed during an upload: %s", exc)
+                raise ServiceUnavailable("The file store is unavailable; try again.") from None
+            raise
+        if stored is not None:
+            ticket, reader = stored
             items += complete(ticket, {"size": reader.size, "sha256": reader.sha256.hexdigest()})["items"]
         return items
 
@@ -124,7 +145,7 @@ class FileTransfer:
         except (MinioException, Urllib3Error) as exc:
             log.warning("object store failed during a download: %s", exc)
             raise ServiceUnavailable("The file store is unavailable; try again.") from None
-        resp.stream = _Body(body)
+        resp.stream = _Body(body, length)
 
 
 def _range(req: falcon.Request, size: int) -> tuple[int, int] | None:
@@ -149,13 +170,21 @@ def _range(req: falcon.Request, size: int) -> tuple[int, int] | None:
 
 
 class _Body:
-    """The object's chunks for the WSGI server, which calls `close` even when the client leaves."""
+    """The object's chunks for the WSGI server, which calls `close` even when the client leaves.
+    Never more than `length` bytes, the Content-Length sent: an S3 server may answer a range with
+    more than was asked (s3rver sends the whole object for `bytes=0-0`)."""
 
-    def __init__(self, download: Download) -> None:
+    def __init__(self, download: Download, length: int) -> None:
         self.download = download
+        self.length = length
 
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self.download.chunks)
+        left = self.length
+        for chunk in self.download.chunks:
+            if left <= 0:
+                return
+            yield chunk[:left]
+            left -= len(chunk)
 
     def close(self) -> None:
         self.download.close()

@@ -22,7 +22,8 @@ class FakeRpc:
         self.tokens = {"staff-token": STAFF, "client-token": CLIENT}
         self.answers: dict[tuple[str, str], Any] = {}
 
-    def call(self, service: str, method: str, context: dict | None = None, **kwargs: Any) -> Any:
+    def call(self, service: str, method: str, context: dict | None = None, *, timeout: float | None = None,
+             **kwargs: Any) -> Any:
         self.calls.append((service, method, dict(context or {}), kwargs))
         if (service, method) == ("crm", "authenticate"):
             from shared.errors import Unauthorized

@@ -1,0 +1,248 @@
+"""File bytes between HTTP and the real S3 server (gateway.transfer), with the documents service faked."""
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+
+import falcon.testing
+import pytest
+
+from gateway.app import create_app
+from shared.config import Settings
+from shared.storage import ObjectStore
+
+DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"  # 36 bytes
+N = len(DATA)
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+DOCUMENT_ID = str(uuid.uuid4())
+ACCOUNT_ID = str(uuid.uuid4())
+UPLOAD_URL = f"/api/v1/accounts/{ACCOUNT_ID}/documents"
+
+
+@pytest.fixture
+def store(s3_client, bucket) -> ObjectStore:
+    return ObjectStore(s3_client, bucket)
+
+
+@pytest.fixture
+def client(rpc, store) -> falcon.testing.TestClient:
+    return falcon.testing.TestClient(create_app(rpc, Settings(max_json_body=1024), store=store))
+
+
+@pytest.fixture
+def key() -> str:
+    """An object key of this test alone."""
+    return f"tests/transfer/{uuid.uuid4()}"
+
+
+@pytest.fixture
+def stored(rpc, store, key) -> str:
+    """DATA in the store; documents' `open_document` names it. The content URL."""
+    store.put_stream(key, io.BytesIO(DATA), max_bytes=N, content_type="application/octet-stream")
+    rpc.answers[("documents", "open_document")] = {"name": "alphabet.txt", "content_type": "text/plain",
+                                                   "size": N, "sha256": hashlib.sha256(DATA).hexdigest(),
+                                                   "object_key": key}
+    return f"/api/v1/documents/{DOCUMENT_ID}/content"
+
+
+@pytest.fixture
+def ticket(rpc, key) -> dict:
+    """documents' answers to an upload: a ticket for `key` taking at most 10 bytes, and one document."""
+    ticket = {"upload_id": str(uuid.uuid4()), "object_key": key, "max_bytes": 10}
+    rpc.answers[("documents", "begin_upload")] = ticket
+    rpc.answers[("documents", "complete_upload")] = lambda upload_id, payload: {
+        "items": [{"id": str(uuid.uuid4()), "size": payload["size"], "sha256": payload["sha256"]}]}
+    rpc.answers[("documents", "cancel_upload")] = None
+    return ticket
+
+
+def get(client, url, staff, range_header):
+    return client.simulate_get(url, headers={**staff, "Range": range_header})
+
+
+def multipart(*parts: tuple[str, str | None, bytes]) -> tuple[bytes, dict[str, str]]:
+    """A multipart/form-data body of (name, filename or None for a text field, data) parts."""
+    boundary = "porta-test-boundary"
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def chunked(body: bytes) -> dict:
+    """The WSGI environ a server such as gunicorn gives a chunked request: no CONTENT_LENGTH, the
+    de-chunked body as wsgi.input, and `wsgi.input_terminated` saying that input ends by itself."""
+    return {"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"}
+
+
+def objects(s3_client, bucket, key) -> list[str]:
+    return [o.object_name for o in s3_client.list_objects(bucket, prefix=key, recursive=True)]
+
+
+# -- downloads: Range ---------------------------------------------------------------------------
+
+
+def test_no_range_sends_the_whole_file_as_an_attachment(client, staff, stored):
+    resp = client.simulate_get(stored, headers=staff)
+    assert resp.status_code == 200 and resp.content == DATA
+    assert resp.headers["Content-Length"] == str(N) and resp.headers["Accept-Ranges"] == "bytes"
+    assert "attachment" in resp.headers["Content-Disposition"] and "alphabet.txt" in resp.headers["Content-Disposition"]
+    assert "Content-Range" not in resp.headers
+
+
+def test_range_of_the_first_byte_is_206_with_that_byte(client, staff, stored):
+    resp = get(client, stored, staff, "bytes=0-0")
+    assert resp.status_code == 206 and resp.content == DATA[:1]
+    assert resp.headers["Content-Range"] == f"bytes 0-0/{N}" and resp.headers["Content-Length"] == "1"
+
+
+def test_a_suffix_range_is_the_last_bytes(client, staff, stored):
+    resp = get(client, stored, staff, "bytes=-5")
+    assert resp.status_code == 206 and resp.content == DATA[-5:]
+    assert resp.headers["Content-Range"] == f"bytes {N - 5}-{N - 1}/{N}"
+
+
+def test_a_suffix_longer_than_the_file_is_the_whole_file_as_206(client, staff, stored):
+    resp = get(client, stored, staff, f"bytes=-{N + 100}")
+    assert resp.status_code == 206 and resp.content == DATA
+    assert resp.headers["Content-Range"] == f"bytes 0-{N - 1}/{N}"
+
+
+def test_an_open_ended_range_runs_to_the_end(client, staff, stored):
+    resp = get(client, stored, staff, "bytes=5-")
+    assert resp.status_code == 206 and resp.content == DATA[5:]
+    assert resp.headers["Content-Range"] == f"bytes 5-{N - 1}/{N}"
+    assert resp.headers["Content-Length"] == str(N - 5)
+
+
+def test_a_range_ending_past_the_end_is_cut_at_the_end(client, staff, stored):
+    resp = get(client, stored, staff, f"bytes=30-{N + 50}")
+    assert resp.status_code == 206 and resp.content == DATA[30:]
+    assert resp.headers["Content-Range"] == f"bytes 30-{N - 1}/{N}"
+
+
+def test_a_range_starting_past_the_end_is_416_naming_the_size(client, staff, stored):
+    resp = get(client, stored, staff, f"bytes={N}-")
+    assert resp.status_code == 416
+    assert resp.headers["Content-Range"] == f"bytes */{N}"
+
+
+@pytest.mark.parametrize("header", ["bytes=abc", "bytes=9-3", "bytes=", "lines=0-1", "bytes 0-1"])
+def test_a_malformed_range_is_ignored_and_the_whole_file_sent(client, staff, stored, header):
+    resp = get(client, stored, staff, header)
+    assert resp.status_code == 200 and resp.content == DATA
+    assert "Content-Range" not in resp.headers
+
+
+def test_a_multi_range_is_ignored_and_the_whole_file_sent(client, staff, stored):
+    resp = get(client, stored, staff, "bytes=0-1,4-5")
+    assert resp.status_code == 200 and resp.content == DATA
+    assert "Content-Range" not in resp.headers
+
+
+# -- uploads ------------------------------------------------------------------------------------
+
+
+def test_a_raw_upload_streams_into_the_store_and_completes_with_size_and_hash(client, rpc, staff, ticket, store):
+    resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, body=DATA[:10], headers=staff)
+    assert resp.status_code == 201, resp.text
+    assert store.read_range(ticket["object_key"], 0, 10) == DATA[:10]
+    assert rpc.last("complete_upload")[3]["payload"] == {"size": 10, "sha256": hashlib.sha256(DATA[:10]).hexdigest()}
+
+
+def test_a_chunked_raw_upload_is_stored_whole(client, rpc, staff, ticket, store):
+    resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff, extras=chunked(DATA[:10]))
+    assert resp.status_code == 201, resp.text
+    assert rpc.last("complete_upload")[3]["payload"]["size"] == 10
+    assert store.read_range(ticket["object_key"], 0, 10) == DATA[:10]
+
+
+def test_a_chunked_upload_over_the_tickets_limit_is_413_stores_nothing_and_cancels(client, rpc, staff, ticket,
+                                                                                      s3_client, bucket):
+    resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff, extras=chunked(DATA))
+    assert resp.status_code == 413, resp.text
+    assert objects(s3_client, bucket, ticket["object_key"]) == []
+    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}
+    assert not [c for c in rpc.calls if c[1] == "complete_upload"]
+
+
+def test_a_raw_upload_over_the_tickets_limit_is_413_and_stores_nothing(client, rpc, staff, ticket, s3_client,
+                                                                        bucket):
+    resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, body=DATA, headers=staff)
+    assert resp.status_code == 413, resp.text
+    assert objects(s3_client, bucket, ticket["object_key"]) == []
+    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}
+
+
+def test_a_raw_upload_tells_documents_its_name_type_and_declared_size(client, rpc, staff, ticket):
+    client.simulate_post(UPLOAD_URL, params={"filename": "scan.pdf", "unzip": "false"}, body=PDF[:10],
+                         headers={**staff, "Content-Type": "application/pdf"})
+    payload = rpc.last("begin_upload")[3]["payload"]
+    assert (payload["filename"], payload["content_type"], payload["size"], payload["unzip"]) == (
+        "scan.pdf", "application/pdf", 10, False)
+
+
+def test_a_raw_body_without_a_filename_is_422_before_documents_hears_of_it(client, rpc, staff, ticket):
+    resp = client.simulate_post(UPLOAD_URL, body=PDF, headers={**staff, "Content-Type": "application/pdf"})
+    assert resp.status_code == 422 and "filename" in resp.json["errors"]
+    assert not [c for c in rpc.calls if c[1] == "begin_upload"]
+
+
+def test_a_multipart_body_with_no_file_part_is_422(client, rpc, staff, ticket):
+    body, headers = multipart(("uploader_name", None, b"Jane Doe"))
+    resp = client.simulate_post(UPLOAD_URL, body=body, headers={**staff, **headers})
+    assert resp.status_code == 422 and "file" in resp.json["errors"]
+    assert not [c for c in rpc.calls if c[1] == "begin_upload"]
+
+
+def test_multipart_stores_every_file_part_in_order(client, rpc, staff, ticket, store):
+    keys = iter([f"{ticket['object_key']}/1", f"{ticket['object_key']}/2"])
+    rpc.answers[("documents", "begin_upload")] = lambda account_id, payload: {**ticket, "object_key": next(keys)}
+    body, headers = multipart(("file", "a.txt", b"first"), ("file", "b.txt", b"second"))
+    resp = client.simulate_post(UPLOAD_URL, body=body, headers={**staff, **headers})
+    assert resp.status_code == 201, resp.text
+    assert [c[3]["payload"]["filename"] for c in rpc.calls if c[1] == "begin_upload"] == ["a.txt", "b.txt"]
+    assert store.read_range(f"{ticket['object_key']}/1", 0, 5) == b"first"
+    assert store.read_range(f"{ticket['object_key']}/2", 0, 6) == b"second"
+    assert len(resp.json["items"]) == 2
+
+
+def test_a_chunked_multipart_upload_is_stored_whole(client, rpc, staff, ticket, store):
+    body, headers = multipart(("file", "a.txt", b"hello"))
+    resp = client.simulate_post(UPLOAD_URL, headers={**staff, **headers}, extras=chunked(body))
+    assert resp.status_code == 201, resp.text
+    assert rpc.last("complete_upload")[3]["payload"]["size"] == 5
+    assert store.read_range(ticket["object_key"], 0, 5) == b"hello"
+
+
+def test_a_raw_body_shorter_than_its_content_length_is_400_and_files_nothing(client, rpc, staff, ticket):
+    """What the server hands on when the client goes away mid-upload: fewer bytes than it announced."""
+    resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff,
+                                extras={"wsgi.input": io.BytesIO(b"hello"), "CONTENT_LENGTH": "10"})
+    assert resp.status_code == 400, resp.text
+    assert not [c for c in rpc.calls if c[1] == "complete_upload"]
+    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}  # documents deletes what was stored
+
+
+def test_a_multipart_body_cut_short_inside_a_file_is_400_and_files_nothing(client, rpc, staff, ticket):
+    body, headers = multipart(("file", "a.txt", b"hello"))
+    resp = client.simulate_post(UPLOAD_URL, body=body[:-30], headers={**staff, **headers})
+    assert resp.status_code == 400, resp.text
+    assert not [c for c in rpc.calls if c[1] == "complete_upload"]
+    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}
+
+
+def test_multipart_text_fields_before_the_file_go_along_with_it(client, rpc, ticket):
+    rpc.answers[("documents", "begin_link_upload")] = ticket
+    rpc.answers[("documents", "complete_link_upload")] = {"items": [{"name": "a.txt", "size": 5, "duplicate": False,
+                                                                     "received_at": "2026-11-23T10:00:00Z"}]}
+    body, headers = multipart(("uploader_name", None, b"Jane Doe"), ("uploader_email", None, b"jane@example.com"),
+                              ("file", "a.txt", b"hello"))
+    resp = client.simulate_post("/api/public/links/tok123/files", body=body, headers=headers)
+    assert resp.status_code == 201, resp.text
+    payload = rpc.last("begin_link_upload")[3]["payload"]
+    assert (payload["filename"], payload["uploader_name"], payload["uploader_email"]) == (
+        "a.txt", "Jane Doe", "jane@example.com")
