@@ -38,7 +38,7 @@ from minio import Minio
 from shared.storage import MIB, part_size_for
 
 KB, MB, GB, GIB = 1000, 1000**2, 1000**3, 1024**3
-# What the gateway streams with: documents' default limit (5 GB) gives parts of 10 MiB (shared.storage).
+# What the gateway streams with: documents' default limit (5 GB) gives parts of 5 MiB (shared.storage).
 PART_SIZE = part_size_for(5 * GB)
 CLIENT_CHUNK = MIB  # what the bench's clients read and yield at a time
 SAMPLE_BYTES = 20 * MB  # small files are sent several times per sample (up to MAX_OPS) to time more than one RPC

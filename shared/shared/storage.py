@@ -21,7 +21,7 @@ from shared.errors import PayloadTooLarge
 
 MIB = 1024 * 1024
 # S3 allows 10,000 parts per upload; a part is held in memory while it is sent.
-MIN_PART_SIZE = 10 * MIB
+MIN_PART_SIZE = 5 * MIB  # S3's smallest part: a part is copied twice in memory while it is sent
 MAX_PARTS = 9_000
 READ_CHUNK = 256 * 1024
 # How much of the start of an upload is kept for sniffing its type.
@@ -29,7 +29,7 @@ HEAD_BYTES = 8 * 1024
 
 
 def part_size_for(max_bytes: int) -> int:
-    """The smallest part size (a multiple of 1 MiB, at least 10 MiB) that fits `max_bytes` in S3's part limit."""
+    """The smallest part size (a multiple of 1 MiB, at least 5 MiB) that fits `max_bytes` in S3's part limit."""
     return max(MIN_PART_SIZE, math.ceil(max_bytes / MAX_PARTS / MIB) * MIB)
 
 
