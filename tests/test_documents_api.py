@@ -122,6 +122,7 @@ def test_a_folder_inside_a_private_folder_cannot_be_shown_to_clients(firm, accou
     ("program.pdf", b"MZ\x90\x00\x03" + b"\x00" * 200, 415),
     ("page.png", b"<html><script>alert(1)</script></html>", 415),
     ("script.exe", b"MZ\x90\x00" + b"\x00" * 100, 415),
+    ("../../etc/passwd", b"root:x:0:0:root:/root:/bin/bash\n", 415),
 ])
 def test_bad_uploads_are_refused_and_nothing_is_stored(firm, account, s3_client, bucket, name, data, status):
     resp = upload(firm["api"], account, name, data)

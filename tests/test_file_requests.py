@@ -163,6 +163,15 @@ def test_a_chunked_body_over_the_requests_limit_is_413_and_nothing_is_stored(fir
     eventually(lambda: objects_under(s3_client, bucket, firm) == [])
 
 
+def test_a_declared_length_over_the_requests_limit_is_413_before_any_byte_is_stored(firm, account, anonymous,
+                                                                                     s3_client, bucket):
+    request = make_request(firm["api"], account, max_bytes=1000)
+    resp = send_file(anonymous, token_of(request), "big.pdf", PDF + b"x" * 2000)
+    assert resp.status_code == 413
+    assert documents_of(firm["api"], account) == []
+    assert objects_under(s3_client, bucket, firm) == []
+
+
 def test_a_request_limited_to_pdf_refuses_other_types(firm, account, anonymous):
     request = make_request(firm["api"], account, allowed_types=["pdf"])
     assert send_file(anonymous, token_of(request), "notes.txt", b"hello\n").status_code == 415

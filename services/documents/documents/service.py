@@ -289,8 +289,17 @@ class DocumentsService(PortaService):
     @rpc
     @write
     def cancel_upload(self, upload_id: str) -> None:
-        """The gateway gave up on the bytes (too large, client gone): forget the upload now."""
-        uploads.discard(self.db.session, self.store, _id(upload_id, "upload"))
+        """The gateway gave up on the bytes (too large, client gone): forget the upload now. A
+        logged-in caller cancels only his own uploads; a call without one, only link uploads."""
+        upload = self.db.session.get(Upload, _id(upload_id, "upload"))
+        if upload is None:
+            return
+        principal = self.context.principal
+        mine = (str(upload.uploaded_by_id) == principal.user_id and str(upload.firm_id) == principal.firm_id
+                if principal is not None else upload.uploaded_by_kind == "link")
+        if not mine:
+            raise NotFound("No such upload.")
+        uploads.discard(self.db.session, self.store, upload.id)
 
     @timer(interval=SWEEP_INTERVAL)
     def sweep_uploads(self) -> None:

@@ -107,6 +107,23 @@ def test_complete_upload_refuses_another_users_upload_and_leaves_it_to_its_uploa
     assert (stored["name"], stored["content_type"]) == ("report.pdf", "application/pdf")
 
 
+def test_only_the_uploader_cancels_an_upload(documents, put_object, keys_under, read):
+    uploader, someone_else = uuid.uuid4(), uuid.uuid4()
+    ticket = documents.call("begin_upload", uploader, account_id=str(documents.account_id),
+                            payload={"filename": "report.pdf", "size": len(PDF)})
+    put_object(ticket["object_key"], PDF)
+
+    with pytest.raises(NotFound):
+        documents.call("cancel_upload", someone_else, upload_id=ticket["upload_id"])
+    with pytest.raises(NotFound):
+        documents.call("cancel_upload", upload_id=ticket["upload_id"])  # no one logged in: link uploads only
+    assert keys_under(ticket["object_key"]) == [ticket["object_key"]]
+
+    documents.call("cancel_upload", uploader, upload_id=ticket["upload_id"])
+    assert read(select(Upload.id).where(Upload.id == uuid.UUID(ticket["upload_id"]))) == []
+    assert keys_under(ticket["object_key"]) == []
+
+
 def test_complete_upload_of_an_unknown_upload_is_not_found(documents):
     with pytest.raises(NotFound):
         documents.call("complete_upload", uuid.uuid4(), upload_id=str(uuid.uuid4()),

@@ -166,6 +166,8 @@ SUMMARIES: dict[tuple[str, str], Summary] = {
         lambda data: f"{len(data['documents'])} file(s) received through a file request",
     ("documents", "file_request_done"): "The uploader is done uploading",
     ("documents", "client_done_uploading"): "{user[name]} is done uploading",
+    ("documents", "document_infected"): "Document “{document[name]}” quarantined: {signature}",
+    ("documents", "document_too_large_to_scan"): "Document “{document[name]}” quarantined: too large to scan",
     ("links", "link_issued"): _link("issued"),
     ("links", "link_revoked"): _link("revoked", {"replaced": " (a new one replaced it)",
                                                  "target_revoked": " (no longer needed)"}),

@@ -35,6 +35,14 @@ def link(kind="invitation", target=None):
             "single_use": True}
 
 
+def document():
+    return {"id": OTHER, "account_id": ACCOUNT, "name": "w2.pdf"}
+
+
+def file_request():
+    return {"id": OTHER, "firm_id": FIRM, "account_id": ACCOUNT, "message": "Your W-2"}
+
+
 # What crm and links emit today (crm/service.py, crm/access.py, links/service.py), and the line each reads as.
 KNOWN = [
     ("crm", "firm_created", {"firm": {"id": FIRM, "name": "Acme CPA"}, "owner": member("Olive")},
@@ -77,10 +85,31 @@ KNOWN = [
     ("links", "link_revoked", {"link": link(), "reason": "replaced"},
      "Invitation link revoked (a new one replaced it)"),
     ("links", "link_redeemed", {"link": link("upload")}, "Upload link used"),
+    ("documents", "folder_created", {"firm_id": FIRM, "folder": {"account_id": ACCOUNT, "name": "2025"}},
+     "Folder “2025” created"),
+    ("documents", "document_created", {"firm_id": FIRM, "document": document()}, "Document “w2.pdf” uploaded"),
+    ("documents", "document_updated", {"firm_id": FIRM, "document": document(), "changed": ["name"]},
+     "Document “w2.pdf” changed"),
+    ("documents", "document_deleted", {"firm_id": FIRM, "document": document()}, "Document “w2.pdf” deleted"),
+    ("documents", "document_infected", {"firm_id": FIRM, "document": document(), "signature": "Eicar-Test"},
+     "Document “w2.pdf” quarantined: Eicar-Test"),
+    ("documents", "document_too_large_to_scan", {"firm_id": FIRM, "document": document(), "signature": None},
+     "Document “w2.pdf” quarantined: too large to scan"),
+    ("documents", "file_request_created", {"file_request": file_request()}, "Files requested: “Your W-2”"),
+    ("documents", "file_request_sent", {"file_request": file_request(), "recipients": ["a@x.example"]},
+     "File request sent to a@x.example"),
+    ("documents", "file_request_updated", {"file_request": file_request()}, "File request message changed"),
+    ("documents", "file_request_revoked", {"file_request": file_request()}, "File request revoked"),
+    ("documents", "file_request_files_received",
+     {"file_request": file_request(), "documents": [document()], "received_count": 1},
+     "1 file(s) received through a file request"),
+    ("documents", "file_request_done", {"file_request": file_request()}, "The uploader is done uploading"),
+    ("documents", "client_done_uploading", {"firm_id": FIRM, "account_id": ACCOUNT, "user": {"name": "Jane"}},
+     "Jane is done uploading"),
 ]
 
 
-def test_every_event_crm_and_links_emit_has_a_summary():
+def test_every_event_crm_links_and_documents_emit_has_a_summary():
     assert {(source, event_type) for source, event_type, _, _ in KNOWN} == set(SUMMARIES)
 
 
