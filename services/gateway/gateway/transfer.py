@@ -183,7 +183,7 @@ class _Body:
         for chunk in self.download.chunks:
             if left <= 0:
                 return
-            yield chunk[:left]
+            yield chunk if len(chunk) <= left else chunk[:left]  # slicing copies: only when needed
             left -= len(chunk)
 
     def close(self) -> None:
