@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.emails import link_in, to, token_of
+
 
 class Api:
     """A thin HTTP client for one user of the running gateway."""
@@ -82,3 +84,30 @@ def documents_event(porta_system, porta_env) -> Callable[[str, dict[str, Any]], 
         return body
 
     return publish
+
+
+@pytest.fixture
+def client_invited(firm, mailbox) -> dict[str, Any]:
+    """An account whose contact Jane got LOGIN on; returns the api, account, address and emailed link."""
+    api = firm["api"]
+    account = api.post("/api/v1/accounts", json={"name": "Smith Family", "type": "family"}).json()
+    address = "jane-" + firm["email"]
+    jane = api.post("/api/v1/contacts", json={"first_name": "Jane", "last_name": "Smith", "emails": [address]}).json()
+    api.post(f"/api/v1/accounts/{account['id']}/contacts", json={"contact_id": jane["id"]})
+    resp = api.patch(f"/api/v1/accounts/{account['id']}/access/{address}", json={"login": True, "notify": True})
+    assert resp.json()["status"] == "invited"
+    message = mailbox.wait_for(to(address), timeout=20)
+    return {"api": api, "account": account, "address": address, "contact": jane, "message": message,
+            "link": link_in(message)}
+
+
+@pytest.fixture
+def client_portal(client_invited, anonymous, api_for) -> dict[str, Any]:
+    """Jane, active in the portal on the Smith Family account (`client`), the firm's owner (`staff`)
+    and the account's portal path (`base`)."""
+    accepted = anonymous.post(f"/api/public/invitations/{token_of(client_invited['link'])}",
+                              json={"password": "jane's long password"})
+    assert accepted.status_code == 200, accepted.text
+    account = client_invited["account"]
+    return {**client_invited, "client": api_for(accepted.json()["token"]), "staff": client_invited["api"],
+            "base": f"/portal/v1/accounts/{account['id']}"}

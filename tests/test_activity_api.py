@@ -6,18 +6,8 @@ the change: the tests poll.
 from __future__ import annotations
 
 import re
-import time
 
-
-def eventually(read, condition, timeout=15.0):
-    """The first value of `read()` that satisfies `condition`, polled for up to `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = read()
-        if condition(value) or time.monotonic() > deadline:
-            assert condition(value), f"still {value!r} after {timeout}s"
-            return value
-        time.sleep(0.1)
+from tests.waiting import eventually
 
 
 def feed(api, **params):

@@ -1,37 +1,19 @@
 """Documents over the whole system: folders, uploads streamed into the real S3 server, downloads
-with Range, zips unpacked, and what a client sees in the portal."""
+with Range, zips unpacked, bad uploads refused with nothing stored (the portal's side is in
+test_portal_documents.py)."""
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 
 import pytest
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+from tests.samples import PDF, objects_under, upload, zip_of
+from tests.waiting import eventually
 
 
 @pytest.fixture
 def account(firm):
     return firm["api"].post("/api/v1/accounts", json={"name": "Smith Family", "type": "family"}).json()
-
-
-def upload(api, account, name, data, **params):
-    return api.post(f"/api/v1/accounts/{account['id']}/documents", params={"filename": name, **params}, data=data,
-                    headers={"Content-Type": "application/octet-stream"})
-
-
-def objects_under(s3_client, bucket, firm) -> list[str]:
-    return [o.object_name for o in s3_client.list_objects(bucket, prefix=f"firms/{firm['firm']['id']}/",
-                                                          recursive=True)]
 
 
 def test_every_account_has_a_private_and_a_client_root(firm, account):
@@ -106,7 +88,6 @@ def test_deleting_a_document_deletes_its_bytes(firm, account, s3_client, bucket)
     [document] = upload(firm["api"], account, "return.pdf", PDF).json()["items"]
     assert firm["api"].delete(f"/api/v1/documents/{document['id']}").status_code == 204
     assert firm["api"].get(f"/api/v1/documents/{document['id']}").status_code == 404
-    from tests.test_invitations import eventually
     eventually(lambda: objects_under(s3_client, bucket, firm) == [])
 
 
@@ -182,7 +163,6 @@ def scanning_on(porta_system, clamd):
 def test_with_a_virus_scanner_an_eicar_upload_is_quarantined_and_the_firm_sees_it(firm, account, scanning_on):
     from devstack.clamav import EICAR
 
-    from tests.test_invitations import eventually
 
     api = firm["api"]
     [infected] = upload(api, account, "eicar.txt", EICAR).json()["items"]

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.test_documents_api import PDF, objects_under
-from tests.test_invitations import eventually, invitation_link, to
+from tests.emails import link_in, to
+from tests.samples import PDF, objects_under
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def test_a_request_has_a_link_to_copy_in_the_requested_files_list(firm, account,
 def test_sending_by_email_reaches_any_address_with_the_upload_link(firm, account, mailbox):
     request = make_request(firm["api"], account, send_email=True, recipients=["banker@example.org"])
     message = mailbox.wait_for(to("banker@example.org"), timeout=20)
-    assert invitation_link(message) == request["url"]
+    assert link_in(message) == request["url"]
     assert "Please send your W-2" in message.get_body(preferencelist=("plain",)).get_content()
 
 
@@ -202,7 +203,7 @@ def test_the_whole_article_flow_in_chromium(firm, account, mailbox, page, anonym
     sees them in the folder and in its inbox; after revoke the page says the link is dead."""
     api = firm["api"]
     request = make_request(api, account, send_email=True, recipients=["assistant@example.org"])
-    link = invitation_link(mailbox.wait_for(to("assistant@example.org"), timeout=20))
+    link = link_in(mailbox.wait_for(to("assistant@example.org"), timeout=20))
     page.goto(link)
     assert "Acme CPA asks you for files" in page.inner_text("h1")
     assert "Please send your W-2 for 2025." in page.inner_text("#message")

@@ -5,46 +5,8 @@ Debian's Chromium through the invitation page.
 """
 from __future__ import annotations
 
-import re
-import time
-
-import pytest
-
-
-def invitation_link(message) -> str:
-    text = message.get_body(preferencelist=("plain",)).get_content()
-    return re.search(r"https?://\S+/p/[A-Za-z0-9_-]+", text).group(0)
-
-
-def token_of(link: str) -> str:
-    return link.rsplit("/", 1)[1]
-
-
-def eventually(condition, timeout=10.0):
-    """For what another service does when it hears an event."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
-
-
-def to(address):
-    return lambda message: address in message["To"]
-
-
-@pytest.fixture
-def client_invited(firm, mailbox):
-    """An account whose contact Jane got LOGIN on; returns the api, account, address and emailed link."""
-    api = firm["api"]
-    account = api.post("/api/v1/accounts", json={"name": "Smith Family", "type": "family"}).json()
-    address = "jane-" + firm["email"]
-    jane = api.post("/api/v1/contacts", json={"first_name": "Jane", "last_name": "Smith", "emails": [address]}).json()
-    api.post(f"/api/v1/accounts/{account['id']}/contacts", json={"contact_id": jane["id"]})
-    resp = api.patch(f"/api/v1/accounts/{account['id']}/access/{address}", json={"login": True, "notify": True})
-    assert resp.json()["status"] == "invited"
-    message = mailbox.wait_for(to(address), timeout=20)
-    return {"api": api, "account": account, "address": address, "contact": jane, "message": message,
-            "link": invitation_link(message)}
+from tests.emails import link_in, to, token_of
+from tests.waiting import eventually
 
 
 def test_team_member_invitation_arrives_and_works_once(firm, mailbox, anonymous, api_for):
@@ -52,7 +14,7 @@ def test_team_member_invitation_arrives_and_works_once(firm, mailbox, anonymous,
     firm["api"].post("/api/v1/team", json={"name": "Emma", "email": address, "role": "employee"})
     message = mailbox.wait_for(to(address), timeout=20)
     assert "Acme CPA" in message["Subject"]
-    token = token_of(invitation_link(message))
+    token = token_of(link_in(message))
     accepted = anonymous.post(f"/api/public/invitations/{token}", json={"password": "emma's long password"})
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["user"]["kind"] == "staff"
@@ -78,9 +40,9 @@ def test_reinvite_voids_the_earlier_link(client_invited, mailbox, anonymous):
     api, account, address = client_invited["api"], client_invited["account"], client_invited["address"]
     first = token_of(client_invited["link"])
     assert api.post(f"/api/v1/accounts/{account['id']}/access/{address}/reinvite").status_code == 200
-    second = mailbox.wait_for(lambda m: to(address)(m) and token_of(invitation_link(m)) != first, timeout=20)
+    second = mailbox.wait_for(lambda m: to(address)(m) and token_of(link_in(m)) != first, timeout=20)
     assert anonymous.get(f"/p/{first}").status_code == 410
-    assert anonymous.get(f"/p/{token_of(invitation_link(second))}").status_code == 200
+    assert anonymous.get(f"/p/{token_of(link_in(second))}").status_code == 200
 
 
 def test_changing_a_pending_address_invites_the_new_one_and_voids_the_old_link(client_invited, mailbox, anonymous):
@@ -89,7 +51,7 @@ def test_changing_a_pending_address_invites_the_new_one_and_voids_the_old_link(c
     assert api.patch(f"/api/v1/contacts/{contact['id']}", json={"emails": [new_address]}).status_code == 200
     message = mailbox.wait_for(to(new_address), timeout=20)
     assert anonymous.get(f"/p/{token_of(client_invited['link'])}").status_code == 410
-    assert anonymous.get(f"/p/{token_of(invitation_link(message))}").status_code == 200
+    assert anonymous.get(f"/p/{token_of(link_in(message))}").status_code == 200
 
 
 def test_invited_client_sets_a_password_in_the_browser_and_lands_in_the_portal(client_invited, page, api_for):

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_invitations import client_invited, token_of  # noqa: F401 (a fixture)
-
 
 @pytest.fixture
-def portal(client_invited, anonymous, api_for):  # noqa: F811
-    """Jane, active in the portal on the Smith Family account, and the firm's owner."""
-    accepted = anonymous.post(f"/api/public/invitations/{token_of(client_invited['link'])}",
-                              json={"password": "jane's long password"})
-    assert accepted.status_code == 200, accepted.text
-    account = client_invited["account"]
-    return {**client_invited, "client": api_for(accepted.json()["token"]), "staff": client_invited["api"],
-            "base": f"/portal/v1/accounts/{account['id']}"}
+def portal(client_portal):
+    return client_portal
 
 
 def settings(portal, **switches):

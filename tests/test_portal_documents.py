@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_documents_api import PDF, upload
-from tests.test_invitations import client_invited, token_of  # noqa: F401 (a fixture)
+from tests.samples import PDF, upload
 
 
 @pytest.fixture
-def portal(client_invited, anonymous, api_for):  # noqa: F811
-    """Jane, active in the portal, and the firm's view of her account."""
-    accepted = anonymous.post(f"/api/public/invitations/{token_of(client_invited['link'])}",
-                              json={"password": "jane's long password"})
-    assert accepted.status_code == 200, accepted.text
-    staff, account = client_invited["api"], client_invited["account"]
+def portal(client_portal):
+    """Jane in the portal, and the account's folders by root (or name) as the firm sees them."""
+    staff, account = client_portal["staff"], client_portal["account"]
     listed = staff.get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]
-    folders = {f["root"] or f["name"]: f for f in listed}
-    return {**client_invited, "client": api_for(accepted.json()["token"]), "staff": staff, "folders": folders,
-            "base": f"/portal/v1/accounts/{account['id']}"}
+    return {**client_portal, "folders": {f["root"] or f["name"]: f for f in listed}}
 
 
 def staff_upload(portal, name, data, folder):

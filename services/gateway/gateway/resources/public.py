@@ -77,7 +77,8 @@ class LinkFiles:
 
     @operation("Upload through a link: a raw body with `?filename=` (and `uploader_name`, `uploader_email`), or "
                "multipart/form-data (those two fields before the files). Answers only what was sent; content "
-               "that already came through this link is not stored twice (`duplicate`)",
+               "that already came through this link is not stored twice (`duplicate`; 200 instead of 201 "
+               "when every file was such a duplicate)",
                response=ReceivedFilesSchema, status=201, files=True, errors=(404, 409, 410, 413, 415, 422, 429))
     def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
