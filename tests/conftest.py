@@ -63,24 +63,24 @@ def firm(signup) -> dict[str, Any]:
 
 
 @pytest.fixture
-def documents_event(porta_system, porta_env) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
-    """`documents_event(type, data)`: one event of the documents service, published into the running system
-    as its outbox relay publishes it (confirmed and routed to a bound queue, or this raises); returns its body.
-    For the consumers of events whose producer does not emit them yet."""
-    from datetime import UTC, datetime
-
+def documents_event(porta_system, porta_env) -> Callable[..., dict[str, Any]]:
+    """`documents_event(EVENT, data, firm_id=..., account_id=...)`: one declared event of the documents
+    service (its payload checked against the contract), published into the running system as its outbox
+    relay publishes it (confirmed and routed to a bound queue, or this raises); returns the envelope.
+    For consumers' tests that need events the documents service would only emit after long set-ups."""
     from nameko.amqp.publish import Publisher
     from nameko.standalone.events import get_event_exchange
 
-    from shared.outbox import event_body
+    from shared.events import EventType, envelope
 
     config = {"AMQP_URI": porta_env["PORTA_AMQP_URI"]}
     publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
     exchange = get_event_exchange("documents", config)
 
-    def publish(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-        body = event_body(uuid.uuid4(), event_type, data, datetime.now(UTC))
-        publisher.publish(body, exchange=exchange, routing_key=event_type, declare=[exchange])
+    def publish(event: EventType, data: dict[str, Any], *, firm_id: str, account_id: str | None) -> dict[str, Any]:
+        assert event.source == "documents"
+        body = envelope(event, data, firm_id=firm_id, account_id=account_id)
+        publisher.publish(body, exchange=exchange, routing_key=event.name, declare=[exchange])
         return body
 
     return publish

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from shared.contracts.documents import CLIENT_DONE_UPLOADING, FILE_REQUEST_DONE, FILE_REQUEST_FILES_RECEIVED
 from tests.waiting import eventually
 
 
@@ -33,6 +34,11 @@ def files_received(fr, count):
                           for n in range(count)], "received_count": count}
 
 
+def received(documents_event, fr, count):
+    documents_event(FILE_REQUEST_FILES_RECEIVED, files_received(fr, count), firm_id=fr["firm_id"],
+                    account_id=fr["account_id"])
+
+
 def employee(firm, mailbox, anonymous, api_for, account=None):
     """An activated employee of the firm (assigned to `account` if given): `(user, api)`."""
     owner, address = firm["api"], f"emma-{uuid.uuid4().hex[:8]}-{firm['email']}"
@@ -55,8 +61,8 @@ def test_files_received_reach_the_requests_creator_and_the_accounts_team_as_one_
     account = new_account(firm)
     _, emma = employee(firm, mailbox, anonymous, api_for, account)
     fr = file_request(firm, account, created_by=firm["user"]["id"])
-    documents_event("file_request_files_received", files_received(fr, 1))
-    documents_event("file_request_files_received", files_received(fr, 3))
+    received(documents_event, fr, 1)
+    received(documents_event, fr, 3)
     for api in (firm["api"], emma):
         [item] = eventually(lambda a=api: about(fr["id"])(inbox(a)), lambda items: items and items[0]["count"] == 3)
         assert (item["type"], item["account_id"], item["unread"]) == ("file_request", account["id"], True)
@@ -66,10 +72,10 @@ def test_files_received_reach_the_requests_creator_and_the_accounts_team_as_one_
 def test_done_uploading_updates_that_item(firm, documents_event):
     account = new_account(firm)
     fr = file_request(firm, account, created_by=firm["user"]["id"])
-    documents_event("file_request_files_received", files_received(fr, 2))
+    received(documents_event, fr, 2)
     eventually(lambda: about(fr["id"])(inbox(firm["api"])), bool)
-    documents_event("file_request_done", {"file_request": fr, "uploader": {"name": "Jane Doe", "email": "j@b.example"},
-                                          "received_count": 2})
+    documents_event(FILE_REQUEST_DONE, {"file_request": fr, "uploader": {"name": "Jane Doe", "email": "j@b.example"},
+                                        "received_count": 2}, firm_id=fr["firm_id"], account_id=fr["account_id"])
     [item] = eventually(lambda: about(fr["id"])(inbox(firm["api"])),
                         lambda items: items and "done uploading" in items[0]["title"])
     assert item["title"] == "Jane Doe is done uploading for “W-2 for 2025”" and item["event_count"] == 2
@@ -77,9 +83,10 @@ def test_done_uploading_updates_that_item(firm, documents_event):
 
 def test_a_portal_clients_done_uploading_reaches_the_owner_when_nobody_is_assigned(firm, documents_event):
     account = new_account(firm)
-    documents_event("client_done_uploading", {
-        "firm_id": firm["firm"]["id"], "account_id": account["id"], "account_name": account["name"],
-        "user": {"id": str(uuid.uuid4()), "name": "Cleo Client", "email": "cleo@home.example"}})
+    documents_event(CLIENT_DONE_UPLOADING, {
+        "account_id": account["id"], "account_name": account["name"],
+        "user": {"id": str(uuid.uuid4()), "name": "Cleo Client", "email": "cleo@home.example"}},
+        firm_id=firm["firm"]["id"], account_id=account["id"])
     [item] = eventually(lambda: about(account["id"])(inbox(firm["api"])), bool)
     assert (item["type"], item["title"]) == ("account_uploads", "Cleo Client is done uploading for Smith Family")
 
@@ -88,7 +95,7 @@ def test_reading_an_item_is_the_readers_own_and_unread_filters(firm, mailbox, an
     account = new_account(firm)
     _, emma = employee(firm, mailbox, anonymous, api_for, account)
     fr = file_request(firm, account, created_by=firm["user"]["id"])
-    documents_event("file_request_files_received", files_received(fr, 1))
+    received(documents_event, fr, 1)
     [mine] = eventually(lambda: about(fr["id"])(inbox(firm["api"])), bool)
     eventually(lambda: about(fr["id"])(inbox(emma)), bool)
     read = firm["api"].post(f"/api/v1/inbox/{mine['id']}/read")
@@ -102,7 +109,7 @@ def test_reading_an_item_is_the_readers_own_and_unread_filters(firm, mailbox, an
 def test_another_firm_never_sees_or_reads_an_item(firm, signup, documents_event):
     account = new_account(firm)
     fr = file_request(firm, account, created_by=firm["user"]["id"])
-    documents_event("file_request_files_received", files_received(fr, 1))
+    received(documents_event, fr, 1)
     [item] = eventually(lambda: about(fr["id"])(inbox(firm["api"])), bool)
     other = signup("Theirs")["api"]
     assert about(fr["id"])(inbox(other)) == []

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from shared.contracts.documents import CLIENT_DONE_UPLOADING
+
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 THEIR_FOLDER = "<their folder>"  # in a sample body: the other firm's folder id
 
@@ -70,9 +72,10 @@ def objects_of(s3_client, bucket, firm_id: str) -> list[str]:
 
 def inbox_item(firm, account, documents_event) -> str:
     """The id of an Inbox+ item of the firm's owner, made as the documents service's event makes one."""
-    documents_event("client_done_uploading", {
-        "firm_id": firm["firm"]["id"], "account_id": account["id"], "account_name": account["name"],
-        "user": {"id": str(uuid.uuid4()), "name": "Their client", "email": "c-" + firm["email"]}})
+    documents_event(CLIENT_DONE_UPLOADING, {
+        "account_id": account["id"], "account_name": account["name"],
+        "user": {"id": str(uuid.uuid4()), "name": "Their client", "email": "c-" + firm["email"]}},
+        firm_id=firm["firm"]["id"], account_id=account["id"])
     deadline = time.monotonic() + 15
     while not (items := firm["api"].get("/api/v1/inbox").json()["items"]) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -7,12 +7,13 @@ PORTA_VAR_DIR under pytest's temporary folder (process logs land in its log/). A
 the end of the run. PostgreSQL, RabbitMQ and the S3 server must answer (`python -m devstack.infra`
 starts them; `make test` does it for you): when one does not, the fixture fails, it never skips.
 
-Fixtures: porta_env, amqp_uri, nameko_config, db_url, migrated, s3_client, bucket, mailbox,
-porta_system, clamd. Nothing happens unless a test asks for one of them.
+Fixtures: porta_env, amqp_uri, nameko_config, service_config, started_service, db_url, migrated, s3_client,
+bucket, mailbox, porta_system, clamd. Nothing happens unless a test asks for one of them.
 """
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email
 import email.policy
 import mailbox as maildir_lib
@@ -20,6 +21,7 @@ import os
 import secrets
 import subprocess
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -182,6 +184,45 @@ def amqp_uri(porta_env: dict[str, str]) -> str:
 def nameko_config(amqp_uri: str) -> dict[str, Any]:
     """Config for nameko's `container_factory(Service, nameko_config)` / `runner_factory`."""
     return {"AMQP_URI": amqp_uri}
+
+
+@pytest.fixture
+def service_config(nameko_config: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """`service_config("crm", db_url=url, clamd_address=...)`: config for a container of that service:
+    the run's settings (shared.config.Settings), with that database and any other field replaced."""
+    from shared.config import SETTINGS_KEY, load_settings
+
+    def make(service: str, db_url: str | None = None, **fields: Any) -> dict[str, Any]:
+        settings = load_settings()
+        if db_url is not None:
+            fields["db_urls"] = {**settings.db_urls, service: db_url}
+        return {**nameko_config, SETTINGS_KEY: dataclasses.replace(settings, **fields)}
+
+    return make
+
+
+@pytest.fixture
+def started_service(container_factory: Any, service_config: Callable[..., dict[str, Any]],
+                    migrated: Callable[[str], str]) -> Callable[..., Any]:
+    """`call_as = started_service(ChatsService)`: that service in a container on its migrated database
+    of this run; `with call_as(firm_id, kind="staff", user_id=None) as proxy:` calls it over RPC as a
+    user of that firm (no firm: as nobody). Service tests need nothing else to call a service."""
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    def start(service_class: type, **settings: Any) -> Callable[..., Any]:
+        name = service_class.name
+        config = service_config(name, db_url=migrated(name), **settings)
+        container_factory(service_class, config).start()
+
+        @contextlib.contextmanager
+        def call_as(firm_id: str | None = None, kind: str = "staff", user_id: str | None = None) -> Iterator[Any]:
+            caller = {"firm_id": firm_id, "user_id": user_id or str(uuid.uuid4()), "user_kind": kind} if firm_id else {}
+            with ServiceRpcProxy(name, config, timeout=10, context_data=caller) as proxy:
+                yield proxy
+
+        return call_as
+
+    return start
 
 
 @pytest.fixture(scope="session")

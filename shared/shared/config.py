@@ -6,13 +6,19 @@ print and override them in one place.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 SERVICES: tuple[str, ...] = ("crm", "documents", "links", "chats", "notifications", "billing")
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def _db_url_overrides() -> dict[str, str]:
+    return {service: url for service in SERVICES if (url := os.environ.get(f"PORTA_{service.upper()}_DB_URL"))}
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class Settings:
     db_url_template: str = field(
         default_factory=lambda: _env("PORTA_DB_URL_TEMPLATE", "postgresql+psycopg2://postgres@127.0.0.1:5432/porta_{service}")
     )
+    # `PORTA_<SERVICE>_DB_URL` gives one service a database off the template.
+    db_urls: Mapping[str, str] = field(default_factory=_db_url_overrides)
     s3_endpoint: str = field(default_factory=lambda: _env("PORTA_S3_ENDPOINT", "127.0.0.1:9000"))
     # The development object server (s3rver, see dev/devstack/infra.py) accepts only this fixed key pair.
     s3_access_key: str = field(default_factory=lambda: _env("PORTA_S3_ACCESS_KEY", "S3RVER"))
@@ -53,8 +61,8 @@ class Settings:
     clamd_address: str = field(default_factory=lambda: _env("PORTA_CLAMD_ADDRESS", ""))
 
     def db_url(self, service: str) -> str:
-        """The database URL of one service; `PORTA_<SERVICE>_DB_URL` overrides the template."""
-        return os.environ.get(f"PORTA_{service.upper()}_DB_URL") or self.db_url_template.format(service=service)
+        """The database URL of one service: its own override, else the template."""
+        return self.db_urls.get(service) or self.db_url_template.format(service=service)
 
     @property
     def base_url(self) -> str:
@@ -62,4 +70,19 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    """Read the environment. Called only at composition roots: a service container's first
+    provider (`settings_of`), the gateway's wsgi module, the command-line entry points."""
     return Settings()
+
+
+# The key under which a service container keeps its settings in its nameko config.
+SETTINGS_KEY = "PORTA_SETTINGS"
+
+
+def settings_of(container: Any) -> Settings:
+    """A service container's settings, read from the environment once, at its setup: the
+    composition root of every nameko service. Tests put a `Settings` under SETTINGS_KEY."""
+    settings = container.config.get(SETTINGS_KEY)
+    if settings is None:
+        settings = container.config[SETTINGS_KEY] = load_settings()
+    return settings

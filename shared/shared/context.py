@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 
-from shared.errors import Unauthorized
+from shared.errors import Forbidden, Unauthorized
 
 REQUEST_ID = "request_id"
 FIRM_ID = "firm_id"
@@ -30,6 +30,22 @@ class Principal:
     user_id: str
     kind: str  # "staff" or "client"
     session_id: str | None = None
+
+    def require_staff(self) -> Principal:
+        """The firm's own people only; a client user gets a 403."""
+        if self.kind != "staff":
+            raise Forbidden("This is for the firm's staff.")
+        return self
+
+    def require_client(self) -> Principal:
+        """Client users only (the portal's paths); staff get a 403."""
+        if self.kind != "client":
+            raise Forbidden("This is for client users.")
+        return self
+
+    def as_actor(self) -> dict[str, str]:
+        """Who caused an event, as the event envelope says it."""
+        return {"id": self.user_id, "kind": self.kind}
 
 
 def principal_from(data: dict) -> Principal | None:

@@ -1,14 +1,16 @@
-"""nameko dependency providers: call context and the database (every service), the object store.
+"""nameko dependency providers: call context, settings and the database (every service), the object store.
 
 `Database` is the one session provider: an engine per container, a session per worker,
 closed at teardown. Its wrapper also writes outbox rows (`emit`) and records handled
 calls and events, so a change, its events and its idempotency record commit together.
+Every provider reads the container's one `Settings` (`shared.config.settings_of`).
 """
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,12 +20,14 @@ from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import Timer
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import context as ctx
-from shared.config import load_settings
+from shared.config import Settings, settings_of
+from shared.errors import Forbidden, ValidationFailed
+from shared.events import EventLog, EventType, envelope
 from shared.outbox import OutboxRelay
 from shared.storage import ObjectStore
 
@@ -87,6 +91,32 @@ class CallContextData:
     def method(self) -> str:
         return self._worker_ctx.entrypoint.method_name
 
+    def for_firm(self, firm_id: Any) -> uuid.UUID:
+        """The firm a service-to-service call acts for. A principal that came along (the user whose
+        request caused the call) must be of that firm; without one the firm is trusted, as only
+        services reach such methods (the gateway routes no path to them)."""
+        try:
+            firm = uuid.UUID(str(firm_id))
+        except ValueError:
+            raise ValidationFailed("firm_id is not a UUID.", {"firm_id": ["Not a valid UUID."]}) from None
+        principal = self.principal
+        if principal is not None and principal.firm_id != str(firm):
+            raise Forbidden("A service acted for another firm than its caller's.")
+        return firm
+
+
+class Config(DependencyProvider):
+    """`self.settings`: the container's settings, read from the environment once."""
+
+    def setup(self) -> None:
+        self.settings = settings_of(self.container)
+
+    def get_dependency(self, worker_ctx: Any) -> Settings:
+        return self.settings
+
+
+# `emit(..., actor=SYSTEM)`: the system's own work (a sweep, a verdict), whoever's call it follows.
+SYSTEM = object()
 
 
 class UnitOfWork:
@@ -98,18 +128,55 @@ class UnitOfWork:
         self._worker_ctx = worker_ctx
         self._relay_kick = relay_kick
         self._emitted = False
+        self._compensations: list[Callable[[Session], None]] = []
 
-    def emit(self, event_type: str, data: dict[str, Any]) -> None:
-        """Record an event; it is published only if this transaction commits."""
+    def emit(self, event: EventType, data: dict[str, Any], *, firm_id: Any, account_id: Any = None,
+             actor: Any = None) -> None:
+        """Record a declared event; it is published only if this transaction commits.
+
+        `data` must match the event's schema (InvalidEvent otherwise: nothing is written).
+        `actor`: who caused it, `{id, kind}`; by default the call's principal; SYSTEM for none."""
+        if event.source != self._worker_ctx.service_name:
+            raise ValueError(f"{self._worker_ctx.service_name} cannot emit {event.key}: only its owner does")
+        if actor is None:
+            principal = ctx.principal_from(self._worker_ctx.data)
+            actor = principal.as_actor() if principal else None
+        elif actor is SYSTEM:
+            actor = None
+        event_id = uuid.uuid4()
+        now = datetime.now(UTC)
+        body = envelope(event, data, firm_id=firm_id, account_id=account_id, actor=actor,
+                        request_id=self._worker_ctx.data.get(ctx.REQUEST_ID), event_id=event_id, occurred_at=now)
         # The call's context data travels with the event, so consumers log the same request id.
         headers = {f"nameko.{k}": v for k, v in self._worker_ctx.data.items() if isinstance(v, str)}
         self.session.execute(
-            insert(self._outbox).values(
-                id=uuid.uuid4(), event_type=event_type, payload=data, headers=headers,
-                created_at=datetime.now(UTC),
-            )
+            insert(self._outbox).values(id=event_id, event_type=event.name, payload=body, headers=headers,
+                                        created_at=now)
         )
         self._emitted = True
+
+    def emit_all(self, log: EventLog) -> None:
+        """Emit every event a domain function recorded, in order."""
+        for occurred in log:
+            self.emit(occurred.event, occurred.data, firm_id=occurred.firm_id, account_id=occurred.account_id)
+
+    def on_failure(self, compensation: Callable[[Session], None]) -> None:
+        """Run `compensation(session)` if this call fails, after its rollback, and commit it: for
+        cleanup the error must not undo (an upload's stored bytes and row, refused)."""
+        self._compensations.append(compensation)
+
+    def compensate(self) -> None:
+        """After a rollback: the failed call's compensations, committed in their own transaction."""
+        compensations, self._compensations = self._compensations, []
+        if not compensations:
+            return
+        try:
+            for compensation in compensations:
+                compensation(self.session)
+            self.session.commit()
+        except Exception:  # the error on its way out matters more; a sweep cleans up what is left
+            log.exception("compensation after a failed call failed")
+            self.session.rollback()
 
     def previous_result(self, consumer: str, message_id: str) -> tuple[bool, Any]:
         """(True, result) when this consumer already handled this message."""
@@ -129,6 +196,10 @@ class UnitOfWork:
         )
         return inserted.rowcount == 1
 
+    def ping(self) -> None:
+        """One round trip to the database (health checks)."""
+        self.session.execute(text("SELECT 1"))
+
     def commit(self) -> None:
         self.session.commit()
         if self._emitted:
@@ -140,10 +211,7 @@ class UnitOfWork:
 
 
 class Database(DependencyProvider):
-    """`self.db`: the service's own PostgreSQL database, with its outbox relay.
-
-    Config: `DB_URI` (else the shared template for this service), `AMQP_URI`.
-    """
+    """`self.db`: the service's own PostgreSQL database (its URL from the settings), with its outbox relay."""
 
     def __init__(self, tables: tuple[Any, Any], relay_interval: float = 1.0) -> None:
         self.tables = tables  # (outbox, handled_messages) from shared.outbox.messaging_tables
@@ -153,7 +221,7 @@ class Database(DependencyProvider):
         _make_psycopg2_green()
         config = self.container.config
         service = self.container.service_name
-        url = config.get("DB_URI") or load_settings().db_url(service)
+        url = settings_of(self.container).db_url(service)
         self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
         publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
@@ -204,7 +272,7 @@ class Storage(DependencyProvider):
     """The object store (shared.storage.ObjectStore): one client per container, configured once."""
 
     def setup(self) -> None:
-        self.store = ObjectStore.from_settings(load_settings())
+        self.store = ObjectStore.from_settings(settings_of(self.container))
 
     def get_dependency(self, worker_ctx: Any) -> ObjectStore:
         return self.store

@@ -6,8 +6,10 @@ commit the change together with a `handled_messages` row keyed on the call (or e
 so the second delivery returns the first result instead of writing again.
 
 All expect the service to name its dependencies `db` (shared.dependencies.Database)
-and `context` (shared.dependencies.CallContext). `event_handler` takes one event type;
-`every_event` every event of a service (the activity feed).
+and `context` (shared.dependencies.CallContext). `idempotent` commits changes that are
+harmless to repeat (first-use defaults, clearing NEW, sweeps) without a once-per-call record.
+`event_handler` takes one declared event (shared.events); `every_event` every event of a
+service (the activity feed). An entrypoint module never commits by itself: these do.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from nameko.events import event_handler as nameko_event_handler
 from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy.exc import IntegrityError
+
+from shared.events import EventType
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +59,23 @@ def write(method: Callable[..., Any] | None = None, *, replay: bool = True) -> A
                     seen, result = uow.previous_result(consumer, key)
                     if seen:
                         return result
+                uow.compensate()
                 raise
             except BaseException:
                 uow.rollback()
+                uow.compensate()
                 raise
             return result
 
         return run
 
     return decorate(method) if method is not None else decorate
+
+
+def idempotent(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An entrypoint whose changes are harmless to repeat (an account's first folders, clearing
+    NEW, a sweep): it commits them, without a once-per-call record that would grow with every read."""
+    return write(replay=False)(method)
 
 
 # How long a failed handler waits before its event goes back to the queue: nameko requeues at
@@ -99,16 +111,17 @@ def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., An
     return run
 
 
-def event_handler(source_service: str, event_type: str, **kwargs: Any) -> Callable[..., Any]:
-    """nameko's event_handler, applied once per event id, and redelivered if it fails.
+def event_handler(event: EventType, **kwargs: Any) -> Callable[..., Any]:
+    """nameko's event_handler for one declared event, applied once per event id, and redelivered
+    if it fails. The handler gets the envelope (shared.events).
 
     `requeue_on_error=True`: nameko's default acks a failed handler and so drops the event.
     """
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         kwargs.setdefault("requeue_on_error", True)
-        run = _applied_once(f"event:{source_service}.{event_type}:{method.__name__}", method)
-        return nameko_event_handler(source_service, event_type, **kwargs)(run)
+        run = _applied_once(f"event:{event.source}.{event.name}:{method.__name__}", method)
+        return nameko_event_handler(event.source, event.name, **kwargs)(run)
 
     return decorate
 
@@ -144,4 +157,4 @@ def every_event(source_service: str, queue_name: str, **kwargs: Any) -> Callable
     return decorate
 
 
-__all__ = ["write", "event_handler", "every_event"]
+__all__ = ["write", "idempotent", "event_handler", "every_event"]

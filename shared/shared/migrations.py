@@ -108,6 +108,25 @@ def create_messaging_tables() -> None:
         table.create(bind)
 
 
+def wrap_pending_events(source: str) -> None:
+    """Alembic op: outbox rows written before events had an envelope (shared.events) and not yet
+    published get one, so the relay sends every consumer the same shape. Published rows are history."""
+    from alembic import op
+
+    op.get_bind().execute(text("""
+        UPDATE outbox SET payload = jsonb_build_object(
+            'id', id::text, 'type', event_type, 'source', CAST(:source AS text),
+            'firm_id', COALESCE(payload->>'firm_id', headers->>'nameko.firm_id'),
+            'account_id', payload->>'account_id',
+            'occurred_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'),
+            'actor', CASE WHEN headers ? 'nameko.user_id' THEN jsonb_build_object(
+                'id', headers->>'nameko.user_id', 'kind', COALESCE(headers->>'nameko.user_kind', 'staff')) END,
+            'request_id', headers->>'nameko.request_id',
+            'data', payload)
+        WHERE published_at IS NULL AND NOT (payload ? 'source' AND payload ? 'data')
+    """), {"source": source})
+
+
 def drop_messaging_tables() -> None:
     from alembic import op
 

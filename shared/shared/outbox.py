@@ -6,7 +6,7 @@ same transaction as the change; `OutboxRelay` publishes committed rows to the se
 them) with publisher confirms and `mandatory`, and marks a row published only after the
 broker confirmed it was routed. Several relays (one per service instance) share the work
 through `FOR UPDATE SKIP LOCKED`; a crash between publish and mark re-publishes, which
-consumers absorb through `handled_messages` (see shared.events).
+consumers absorb through `handled_messages` (see shared.entrypoints).
 """
 from __future__ import annotations
 
@@ -52,13 +52,6 @@ def messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
     return outbox, handled
 
 
-def event_body(event_id: uuid.UUID, event_type: str, data: dict[str, Any], occurred_at: datetime,
-               actor_id: str | None = None) -> dict[str, Any]:
-    """What a consumer receives: the id it deduplicates on, the type, when, who caused it, and the data."""
-    return {"id": str(event_id), "type": event_type, "occurred_at": occurred_at.isoformat(), "actor_id": actor_id,
-            "data": data}
-
-
 class OutboxRelay:
     """Publishes committed outbox rows; safe to run in every instance of a service at once."""
 
@@ -85,8 +78,7 @@ class OutboxRelay:
             for row in rows:
                 try:
                     self.publisher.publish(
-                        event_body(row.id, row.event_type, row.payload, row.created_at,
-                                   row.headers.get("nameko.user_id")),
+                        row.payload,  # the event's envelope (shared.events), built and checked by emit
                         exchange=self.exchange,
                         routing_key=row.event_type,
                         headers=dict(row.headers),

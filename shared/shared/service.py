@@ -1,11 +1,9 @@
-"""What every Porta nameko service has: call context, a health RPC that touches its database."""
+"""What every Porta nameko service has: call context, settings, a health RPC that touches its database."""
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-
-from shared.dependencies import CallContext
+from shared.dependencies import CallContext, Config
 from shared.rpc import rpc
 
 
@@ -15,9 +13,10 @@ class PortaService:
     name: str
     db: Any
     context = CallContext()
+    settings = Config()
 
     @rpc
     def health(self) -> dict[str, Any]:
         """Answers when the process, the broker path and the service's own database work."""
-        self.db.session.execute(text("SELECT 1"))
+        self.db.ping()
         return {"service": self.name, "status": "ok"}

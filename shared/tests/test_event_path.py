@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 from kombu import Connection, Queue
+from marshmallow import Schema, fields
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
@@ -15,6 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
+from shared.events import InvalidEvent, declare, envelope
 from shared.migrations import ensure_database
 from shared.outbox import OutboxRelay, messaging_tables
 from shared.rpc import rpc
@@ -53,11 +55,21 @@ def engine(scratch_db_url):
 
 
 @pytest.fixture
-def config(nameko_config, scratch_db_url):
-    return {**nameko_config, "DB_URI": scratch_db_url}
+def config(service_config, scratch_db_url):
+    # Both test services use the one scratch database.
+    return service_config("emitter", db_urls={"emitter": scratch_db_url, "listener": scratch_db_url})
 
 
 OUTBOX, HANDLED = messaging
+FIRM = uuid.UUID("00000000-0000-4000-8000-000000000001")
+ACCOUNT = uuid.UUID("00000000-0000-4000-8000-000000000002")
+
+
+class ThingMadeSchema(Schema):
+    name = fields.String(required=True)
+
+
+THING_MADE = declare("emitter", "thing_made", ThingMadeSchema, "A thing was made (tests)")
 
 
 class EmitterService(PortaService):
@@ -68,14 +80,27 @@ class EmitterService(PortaService):
     @write
     def make(self, name: str) -> dict:
         self.db.session.execute(insert(things).values(name=name))
-        self.db.emit("thing_made", {"name": name})
+        self.db.emit(THING_MADE, {"name": name}, firm_id=FIRM, account_id=ACCOUNT)
         return {"name": name, "nonce": uuid.uuid4().hex}
 
     @rpc
     @write
     def make_then_fail(self, name: str) -> None:
         self.db.session.execute(insert(things).values(name=name))
-        self.db.emit("thing_made", {"name": name})
+        self.db.emit(THING_MADE, {"name": name}, firm_id=FIRM)
+        raise ValueError("no")
+
+    @rpc
+    @write
+    def make_with_a_bad_event(self, name: str) -> None:
+        self.db.session.execute(insert(things).values(name=name))
+        self.db.emit(THING_MADE, {"name": name, "colour": "red"}, firm_id=FIRM)
+
+    @rpc
+    @write
+    def fail_with_cleanup(self, name: str) -> None:
+        self.db.session.execute(insert(things).values(name=name))
+        self.db.on_failure(lambda session: session.execute(insert(things).values(name=f"cleaned {name}")))
         raise ValueError("no")
 
 
@@ -83,7 +108,7 @@ class ListenerService(PortaService):
     name = "listener"
     db = Database(messaging)
 
-    @event_handler("emitter", "thing_made")
+    @event_handler(THING_MADE)
     def on_thing_made(self, event: dict) -> None:
         self.db.session.execute(insert(things).values(name=f"heard {event['data']['name']}"))
 
@@ -121,6 +146,13 @@ def drain(config, queue, expected, timeout=10.0):
     return messages
 
 
+def outbox_row(name: str, event_type: str = "thing_made") -> dict:
+    """An outbox row as emit writes it: the envelope is the payload."""
+    event_id = uuid.uuid4()
+    body = envelope(THING_MADE, {"name": name}, firm_id=FIRM, event_id=event_id)
+    return {"id": event_id, "event_type": event_type, "payload": body, "headers": {}}
+
+
 def count(engine, table, *where):
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(table).where(*where))
@@ -136,6 +168,42 @@ def test_committed_event_is_published_with_its_outbox_id(container_factory, conf
     assert message.payload["id"] == str(row.id) == message.properties["message_id"]
     assert message.payload["type"] == "thing_made" and message.payload["data"] == {"name": "a"}
     assert row.published_at is not None
+
+
+def test_an_event_travels_in_the_envelope_with_firm_account_actor_and_request_id(
+        container_factory, config, thing_made_queue):
+    container_factory(EmitterService, config).start()
+    user = str(uuid.uuid4())
+    caller = {"request_id": "req-42", "firm_id": str(FIRM), "user_id": user, "user_kind": "staff"}
+    with ServiceRpcProxy("emitter", config, timeout=10, context_data=caller) as emitter:
+        emitter.make("enveloped")
+    [message] = drain(config, thing_made_queue, 1)
+    body = message.payload
+    assert set(body) == {"id", "type", "source", "firm_id", "account_id", "occurred_at", "actor", "request_id",
+                         "data"}
+    assert body["source"] == "emitter" and body["firm_id"] == str(FIRM) and body["account_id"] == str(ACCOUNT)
+    assert body["actor"] == {"id": user, "kind": "staff"} and body["request_id"] == "req-42"
+
+
+def test_an_event_that_does_not_match_its_schema_fails_the_write(container_factory, config, engine):
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10) as emitter, pytest.raises(Exception, match="InvalidEvent"):
+        emitter.make_with_a_bad_event("g")
+    assert count(engine, things) == 0 and count(engine, OUTBOX) == 0
+
+
+def test_a_failed_write_commits_only_its_compensation(container_factory, config, engine):
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10) as emitter, pytest.raises(Exception, match="ValueError"):
+        emitter.fail_with_cleanup("h")
+    with engine.connect() as conn:
+        assert conn.scalars(select(things.c.name)).all() == ["cleaned h"]
+
+
+def test_a_declared_event_checks_its_payload_without_a_broker():
+    THING_MADE.check({"name": "ok"})
+    with pytest.raises(InvalidEvent, match="emitter.thing_made"):
+        THING_MADE.check({"name": 3})
 
 
 def test_a_failed_write_commits_neither_change_nor_event(container_factory, config, engine, thing_made_queue):
@@ -181,8 +249,7 @@ def test_a_redelivered_event_is_handled_once(container_factory, config, engine):
 
 def test_events_wait_in_the_outbox_while_the_broker_is_unreachable(config, engine, thing_made_queue):
     with engine.begin() as conn:
-        conn.execute(insert(OUTBOX).values(id=uuid.uuid4(), event_type="thing_made", payload={"name": "f"},
-                                           headers={}))
+        conn.execute(insert(OUTBOX).values(**outbox_row("f")))
     exchange = get_event_exchange("emitter", {})
     unreachable = Publisher("pyamqp://guest:guest@127.0.0.1:1/", use_confirms=True, mandatory=True, retry=False)
     assert OutboxRelay(engine, OUTBOX, unreachable, exchange).publish_pending() == 0
@@ -198,7 +265,7 @@ def test_events_wait_in_the_outbox_while_the_broker_is_unreachable(config, engin
 
 def test_an_event_nobody_listens_to_yet_stays_in_the_outbox(config, engine):
     with engine.begin() as conn:
-        conn.execute(insert(OUTBOX).values(id=uuid.uuid4(), event_type="nobody_listens", payload={}, headers={}))
+        conn.execute(insert(OUTBOX).values(**outbox_row("x", event_type="nobody_listens")))
     exchange = get_event_exchange("emitter", {})
     with Connection(config["AMQP_URI"]) as conn:
         exchange(conn.channel()).declare()
@@ -210,8 +277,7 @@ def test_an_event_nobody_listens_to_yet_stays_in_the_outbox(config, engine):
 
 def test_two_relays_never_publish_the_same_row(config, engine, thing_made_queue):
     with engine.begin() as conn:
-        conn.execute(insert(OUTBOX), [{"id": uuid.uuid4(), "event_type": "thing_made", "payload": {"i": i},
-                                       "headers": {}} for i in range(40)])
+        conn.execute(insert(OUTBOX), [outbox_row(str(i)) for i in range(40)])
     exchange = get_event_exchange("emitter", {})
     relays = [OutboxRelay(engine, OUTBOX, Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True),
                           exchange) for _ in range(2)]
