@@ -3,7 +3,8 @@
 Turning LOGIN on makes (or finds) the client user of that address and asks for an
 invitation; the notifications service sends it with a single-use link from the links
 service. Turning it off takes the account away from that user at once: every portal
-request checks `portal_access`, so open sessions lose it too.
+request checks `portal_access`, so open sessions lose it too. Which events a change causes is
+decided here and handed back in an EventLog; the entrypoint emits them.
 """
 from __future__ import annotations
 
@@ -14,12 +15,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from crm import portal_settings
 from crm.accounts import get_account
 from crm.contacts import linked_contacts
 from crm.identity import get_firm
-from crm.models import NOTIFICATION_CATEGORIES, Account, Contact, PortalAccess, User
+from crm.models import Account, Contact, PortalAccess, User
 from crm.permissions import require_right
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.contracts.crm import (
+    NOTIFICATION_CATEGORIES,
+    PORTAL_ACCESS_GRANTED,
+    PORTAL_ACCESS_REVOKED,
+    PORTAL_INVITATION_REQUESTED,
+    RIGHTS,
+)
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.events import EventLog
 
 
 @dataclass
@@ -31,13 +41,6 @@ class AccessView:
     email_sync: bool = False
     status: str = "none"
     categories: dict[str, bool] = field(default_factory=lambda: dict.fromkeys(NOTIFICATION_CATEGORIES, True))
-
-
-@dataclass
-class Changes:
-    """What an access change asks of other services, as events the caller emits after it."""
-
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def _view(email: str, contact_id: uuid.UUID, row: PortalAccess | None) -> AccessView:
@@ -85,19 +88,18 @@ def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> Us
     return user
 
 
-def invitation_event(db: DbSession, account: Account, row: PortalAccess, contact: Contact
-                     ) -> tuple[str, dict[str, Any]]:
-    """What the notifications service needs to email a portal invitation."""
+def _request_invitation(db: DbSession, account: Account, row: PortalAccess, contact: Contact, log: EventLog
+                        ) -> None:
+    """Ask the notifications service to email a portal invitation, with what it needs for that."""
     firm = get_firm(db, account.firm_id)
-    return "portal_invitation_requested", {
-        "firm_id": str(account.firm_id), "firm_name": firm.name, "account_id": str(account.id),
-        "account_name": account.name,
+    log.add(PORTAL_INVITATION_REQUESTED, {
+        "firm_name": firm.name, "account_id": str(account.id), "account_name": account.name,
         "email": row.email, "user_id": str(row.user_id), "first_name": contact.first_name,
-    }
+    }, firm_id=account.firm_id, account_id=account.id)
 
 
 def update_access(db: DbSession, actor: User, account_id: uuid.UUID, email: str, data: dict[str, Any],
-                  changes: Changes, account: Account | None = None) -> AccessView:
+                  log: EventLog, account: Account | None = None) -> AccessView:
     account = account or get_account(db, actor, account_id)
     require_right(actor, "manage_accounts")
     row, contact = _access_row(db, actor, account, email)
@@ -110,22 +112,23 @@ def update_access(db: DbSession, actor: User, account_id: uuid.UUID, email: str,
         row.status = "active" if user.status == "active" else "invited"
         db.flush()
         if row.status == "invited":
-            changes.events.append(invitation_event(db, account, row, contact))
+            _request_invitation(db, account, row, contact, log)
         else:
-            changes.events.append(("portal_access_granted", _access_event(account, row)))
+            log.add(PORTAL_ACCESS_GRANTED, _access_event(account, row), firm_id=account.firm_id,
+                    account_id=account.id)
     elif data.get("login") is False and row.login:
-        changes.events.append(("portal_access_revoked", _access_event(account, row)))
+        log.add(PORTAL_ACCESS_REVOKED, _access_event(account, row), firm_id=account.firm_id, account_id=account.id)
         row.login, row.status, row.user_id = False, "none", None
     db.flush()
     return _view(row.email, contact.id, row)
 
 
 def _access_event(account: Account, row: PortalAccess) -> dict[str, Any]:
-    return {"firm_id": str(account.firm_id), "account_id": str(account.id), "email": row.email,
+    return {"account_id": str(account.id), "email": row.email,
             "user_id": str(row.user_id) if row.user_id else None}
 
 
-def bulk_update_access(db: DbSession, actor: User, items: list[dict[str, Any]], changes: Changes
+def bulk_update_access(db: DbSession, actor: User, items: list[dict[str, Any]], log: EventLog
                        ) -> list[AccessView]:
     """All or nothing: the first failing item fails the whole request, naming the item."""
     require_right(actor, "manage_accounts")
@@ -136,19 +139,19 @@ def bulk_update_access(db: DbSession, actor: User, items: list[dict[str, Any]], 
             account = accounts.get(item["account_id"]) or get_account(db, actor, item["account_id"])
             accounts[account.id] = account
             data = {k: item[k] for k in ("login", "notify", "email_sync") if k in item}
-            views.append(update_access(db, actor, account.id, item["email"], data, changes, account))
+            views.append(update_access(db, actor, account.id, item["email"], data, log, account))
         except (NotFound, Conflict) as exc:
             raise type(exc)(f"items[{index}]: {exc.description}", {f"items.{index}": [exc.description]}) from None
     return views
 
 
-def reinvite(db: DbSession, actor: User, account_id: uuid.UUID, email: str, changes: Changes) -> AccessView:
+def reinvite(db: DbSession, actor: User, account_id: uuid.UUID, email: str, log: EventLog) -> AccessView:
     account = get_account(db, actor, account_id)
     require_right(actor, "manage_accounts")
     row, contact = _access_row(db, actor, account, email)
     if not row.login or row.status != "invited":
         raise Conflict("Only a pending invitation can be sent again; turn LOGIN on first.")
-    changes.events.append(invitation_event(db, account, row, contact))
+    _request_invitation(db, account, row, contact, log)
     return _view(row.email, contact.id, row)
 
 
@@ -172,7 +175,7 @@ def set_categories(db: DbSession, actor: User, account_id: uuid.UUID, email: str
 
 
 def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: dict[str, str],
-                        changes: Changes) -> None:
+                        log: EventLog) -> None:
     """A pending invitation to a replaced address is voided and sent to the new address instead.
 
     Active access stays with the old address: the firm adds the new one, waits for its
@@ -193,7 +196,7 @@ def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: 
             db.flush()
             db.add(moved)
             db.flush()
-            changes.events.append(invitation_event(db, account, moved, contact))
+            _request_invitation(db, account, moved, contact, log)
 
 
 def email_preferences(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, email: str) -> dict[str, Any]:
@@ -236,3 +239,25 @@ def require_portal_account(db: DbSession, client: User, account_id: uuid.UUID) -
     if account is None:
         raise NotFound("No such account.")
     return account
+
+
+def authorize_account(db: DbSession, actor: User, account_id: uuid.UUID, right: str | None = None
+                      ) -> dict[str, Any]:
+    """May `actor` act on this account (holding `right`, when the act needs one)? A staff member who
+    sees the account, or a client user with portal access to it; anyone else gets NotFound (or
+    Forbidden for a missing right). A client also gets the portal switches that decide what he may do
+    there. -> `{account, principal_kind, user, portal_settings}` (AccountAuthorizationSchema)."""
+    if right is not None and right not in RIGHTS:
+        raise ValidationFailed("Unknown right.", {"right": [f"Must be one of: {', '.join(RIGHTS)}."]})
+    if actor.kind == "client":
+        if right is not None:
+            raise Forbidden("Client users hold no staff rights.")
+        account = require_portal_account(db, actor, account_id)
+        switches = portal_settings.get_settings(db, actor)
+    else:
+        # Not found before forbidden: a staff member without the right learns nothing of an unseen account.
+        account = get_account(db, actor, account_id)
+        if right is not None:
+            require_right(actor, right)
+        switches = None
+    return {"account": account, "principal_kind": actor.kind, "user": actor, "portal_settings": switches}

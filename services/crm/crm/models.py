@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from shared.contracts.crm import NOTIFICATION_CATEGORIES
 from shared.outbox import messaging_tables
 
 
@@ -195,10 +196,6 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
                                                  onupdate=_now)
-
-
-NOTIFICATION_CATEGORIES = ("documents_upload", "documents_signature", "documents_approval", "chats_tasks",
-                           "proposals", "organizers", "invoices_payments")
 
 
 class PortalAccess(Base):

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session as DbSession
 
-from crm.access import require_portal_account
+from crm import access  # a module import: access uses this module too (authorize_account)
 from crm.models import PortalSettings, User
 from crm.permissions import require_manager
 
@@ -41,7 +41,7 @@ def update_settings(db: DbSession, actor: User, data: dict[str, Any]) -> tuple[P
 def announcement(db: DbSession, client: User, account_id: uuid.UUID) -> dict[str, Any]:
     """What the portal shows a client user on this account: the firm's announcement while its switch is on.
     An account he has no access to (now) is not found."""
-    require_portal_account(db, client, account_id)
+    access.require_portal_account(db, client, account_id)
     settings = get_settings(db, client)
     if not settings.announcement:
         return {"enabled": False, "text": None}

@@ -1,15 +1,30 @@
-"""The CRM's entrypoints: validate, call the domain, commit (with events), dump."""
+"""The CRM's entrypoints: validate with the contract, call the domain, emit declared events, dump."""
 from __future__ import annotations
-
-import uuid
-from typing import Any
 
 from nameko.rpc import RpcProxy
 
 from crm import access, accounts, contacts, identity, jobs, portal_settings
 from crm.models import User, messaging
-from crm.permissions import RIGHTS, require_right
-from crm.schemas import (
+from crm.permissions import with_rights
+from shared.context import Principal, require_principal
+from shared.contracts.crm import (
+    ACCOUNT_CREATED,
+    ACCOUNT_DELETED,
+    ACCOUNT_TEAM_ASSIGNED,
+    ACCOUNT_UPDATED,
+    CONTACT_CREATED,
+    CONTACT_LINKED,
+    CONTACT_UNLINKED,
+    CONTACT_UPDATED,
+    FIRM_CREATED,
+    JOB_CREATED,
+    JOB_UPDATED,
+    NOTIFICATION_CATEGORIES_CHANGED,
+    PORTAL_SETTINGS_CHANGED,
+    TEAM_MEMBER_INVITED,
+    TEAM_MEMBER_REMOVED,
+    TEAM_MEMBER_UPDATED,
+    USER_ACTIVATED,
     AcceptInvitationSchema,
     AccessListSchema,
     AccessPatchSchema,
@@ -51,21 +66,14 @@ from crm.schemas import (
     TeamPatchSchema,
     UserSchema,
 )
-from shared.context import require_principal
 from shared.dependencies import Database
 from shared.entrypoints import write
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import ValidationFailed
+from shared.events import EventLog
+from shared.ids import parse_id
 from shared.rpc import rpc
 from shared.schemas import PageQuerySchema, validated
 from shared.service import PortaService
-
-
-def _id(value: Any) -> uuid.UUID:
-    """A path id that is not a UUID names nothing: 404, like an id of another firm."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound("No such resource.") from None
 
 
 class CrmService(PortaService):
@@ -73,8 +81,15 @@ class CrmService(PortaService):
     db = Database(messaging)
     links = RpcProxy("links")
 
+    def _principal(self) -> Principal:
+        return require_principal(self.context.principal)
+
     def _actor(self) -> User:
-        return identity.current_user(self.db.session, require_principal(self.context.principal))
+        return identity.current_user(self.db.session, self._principal())
+
+    def _client(self) -> User:
+        """The calling client user; staff get a 403 (the portal's paths)."""
+        return identity.current_user(self.db.session, self._principal().require_client())
 
     # -- identity -------------------------------------------------------------------------
 
@@ -83,8 +98,9 @@ class CrmService(PortaService):
     def signup(self, payload: dict) -> dict:
         data = validated(SignupSchema(), payload)
         token, user, firm = identity.signup(self.db.session, **data)
-        result = SignupResultSchema().dump({"token": token, "user": user, "firm": firm})
-        self.db.emit("firm_created", {"firm": result["firm"], "owner": result["user"]})
+        result = SignupResultSchema().dump({"token": token, "user": with_rights(user), "firm": firm})
+        self.db.emit(FIRM_CREATED, {"firm": result["firm"], "owner": result["user"]}, firm_id=firm.id,
+                     actor={"id": user.id, "kind": user.kind})
         return result
 
     @rpc
@@ -92,21 +108,21 @@ class CrmService(PortaService):
     def login(self, payload: dict) -> dict:
         data = validated(LoginSchema(), payload)
         token, user = identity.login(self.db.session, data["email"], data["password"])
-        return LoginResultSchema().dump({"token": token, "user": user})
+        return LoginResultSchema().dump({"token": token, "user": with_rights(user)})
 
     @rpc
     def authenticate(self, token: str) -> dict:
         if not isinstance(token, str) or not token:
             raise ValidationFailed("A bearer token is required.", {"token": ["Missing."]})
-        session, user = identity.authenticate(self.db.session, token)
+        bearer, user = identity.authenticate(self.db.session, token)
         return PrincipalSchema().dump(
-            {"session_id": session.id, "user_id": user.id, "firm_id": user.firm_id, "kind": user.kind}
+            {"session_id": bearer.id, "user_id": user.id, "firm_id": user.firm_id, "kind": user.kind}
         )
 
     @rpc
     @write
     def logout(self) -> None:
-        identity.logout(self.db.session, require_principal(self.context.principal))
+        identity.logout(self.db.session, self._principal())
 
     @rpc
     @write(replay=False)
@@ -117,21 +133,22 @@ class CrmService(PortaService):
         # links revokes the link when it hears `user_activated`, so a crash between the two
         # services can never burn a link without activating its user.
         link = self.links.resolve_link(token=token, address=address, kind="invitation")
-        token, user = identity.accept_invitation(self.db.session, _id(link["firm_id"]), _id(link["target"]["id"]),
-                                                 data["password"])
-        result = LoginResultSchema().dump({"token": token, "user": user})
-        self.db.emit("user_activated", {"user": result["user"]})
+        token, user = identity.accept_invitation(self.db.session, parse_id(link["firm_id"], "firm"),
+                                                 parse_id(link["target"]["id"], "user"), data["password"])
+        result = LoginResultSchema().dump({"token": token, "user": with_rights(user)})
+        self.db.emit(USER_ACTIVATED, {"user": result["user"]}, firm_id=user.firm_id,
+                     actor={"id": user.id, "kind": user.kind})
         return result
 
     @rpc
     def describe_firm(self, firm_id: str) -> dict:
         """What a public page may say about a firm: its name."""
-        return FirmPublicSchema().dump(identity.get_firm(self.db.session, _id(firm_id)))
+        return FirmPublicSchema().dump(identity.get_firm(self.db.session, parse_id(firm_id, "firm")))
 
     @rpc
     def me(self) -> dict:
-        return MeSchema().dump(identity.current_user(self.db.session, require_principal(self.context.principal),
-                                                     with_firm=True))
+        return MeSchema().dump(with_rights(identity.current_user(self.db.session, self._principal(),
+                                                                 with_firm=True)))
 
     # -- team -----------------------------------------------------------------------------
 
@@ -140,30 +157,34 @@ class CrmService(PortaService):
     def invite_team_member(self, payload: dict) -> dict:
         data = validated(TeamInviteSchema(), payload)
         actor = self._actor()
-        member = UserSchema().dump(identity.invite_team_member(self.db.session, actor, data))
+        member = UserSchema().dump(with_rights(identity.invite_team_member(self.db.session, actor, data)))
         firm = identity.get_firm(self.db.session, actor.firm_id)
-        self.db.emit("team_member_invited", {"member": member, "firm_name": firm.name, "inviter_name": actor.name})
+        self.db.emit(TEAM_MEMBER_INVITED, {"member": member, "firm_name": firm.name, "inviter_name": actor.name},
+                     firm_id=actor.firm_id)
         return member
 
     @rpc
     def list_team(self, query: dict) -> dict:
         page = validated(PageQuerySchema(), query)
         items, cursor = identity.list_team(self.db.session, self._actor(), page["limit"], page["cursor"])
-        return TeamPageSchema().dump({"items": items, "next_cursor": cursor})
+        return TeamPageSchema().dump({"items": [with_rights(user) for user in items], "next_cursor": cursor})
 
     @rpc
     @write
     def update_team_member(self, member_id: str, payload: dict) -> dict:
         data = validated(TeamPatchSchema(), payload)
-        member = UserSchema().dump(identity.update_team_member(self.db.session, self._actor(), _id(member_id), data))
-        self.db.emit("team_member_updated", {"member": member})
+        actor = self._actor()
+        updated = identity.update_team_member(self.db.session, actor, parse_id(member_id, "team member"), data)
+        member = UserSchema().dump(with_rights(updated))
+        self.db.emit(TEAM_MEMBER_UPDATED, {"member": member}, firm_id=actor.firm_id)
         return member
 
     @rpc
     @write
     def remove_team_member(self, member_id: str) -> None:
-        member = UserSchema().dump(identity.remove_team_member(self.db.session, self._actor(), _id(member_id)))
-        self.db.emit("team_member_removed", {"member": member})
+        actor = self._actor()
+        removed = identity.remove_team_member(self.db.session, actor, parse_id(member_id, "team member"))
+        self.db.emit(TEAM_MEMBER_REMOVED, {"member": UserSchema().dump(with_rights(removed))}, firm_id=actor.firm_id)
 
     # -- accounts -------------------------------------------------------------------------
 
@@ -171,8 +192,10 @@ class CrmService(PortaService):
     @write
     def create_account(self, payload: dict) -> dict:
         data = validated(AccountCreateSchema(), payload)
-        account = AccountSchema().dump(accounts.create_account(self.db.session, self._actor(), data))
-        self.db.emit("account_created", {"account": account})
+        actor = self._actor()
+        created = accounts.create_account(self.db.session, actor, data)
+        account = AccountSchema().dump(created)
+        self.db.emit(ACCOUNT_CREATED, {"account": account}, firm_id=actor.firm_id, account_id=created.id)
         return account
 
     @rpc
@@ -185,23 +208,25 @@ class CrmService(PortaService):
 
     @rpc
     def get_account(self, account_id: str) -> dict:
-        return AccountSchema().dump(accounts.get_account(self.db.session, self._actor(), _id(account_id)))
+        return AccountSchema().dump(accounts.get_account(self.db.session, self._actor(),
+                                                         parse_id(account_id, "account")))
 
     @rpc
     @write
     def update_account(self, account_id: str, payload: dict) -> dict:
         data = validated(AccountPatchSchema(), payload)
-        account = AccountSchema().dump(
-            accounts.update_account(self.db.session, self._actor(), _id(account_id), data)
-        )
-        self.db.emit("account_updated", {"account": account, "changed": sorted(data)})
+        actor, account_uuid = self._actor(), parse_id(account_id, "account")
+        account = AccountSchema().dump(accounts.update_account(self.db.session, actor, account_uuid, data))
+        self.db.emit(ACCOUNT_UPDATED, {"account": account, "changed": sorted(data)}, firm_id=actor.firm_id,
+                     account_id=account_uuid)
         return account
 
     @rpc
     @write
     def delete_account(self, account_id: str) -> None:
-        account = AccountSchema().dump(accounts.delete_account(self.db.session, self._actor(), _id(account_id)))
-        self.db.emit("account_deleted", {"account": account})
+        actor, account_uuid = self._actor(), parse_id(account_id, "account")
+        account = AccountSchema().dump(accounts.delete_account(self.db.session, actor, account_uuid))
+        self.db.emit(ACCOUNT_DELETED, {"account": account}, firm_id=actor.firm_id, account_id=account_uuid)
 
     @rpc
     def list_visible_account_ids(self) -> dict:
@@ -211,34 +236,20 @@ class CrmService(PortaService):
 
     @rpc
     def authorize_account(self, account_id: str, right: str | None = None) -> dict:
-        """For a service acting on an account for its caller: a staff member who sees the account
-        (and holds `right` when the act needs one), or a client user with portal access to it.
-        Anyone else: NotFound (or Forbidden for a missing right). A client also gets the portal
-        switches that decide what he may do there."""
-        actor = self._actor()
-        if right is not None and right not in RIGHTS:
-            raise ValidationFailed("Unknown right.", {"right": [f"Must be one of: {', '.join(RIGHTS)}."]})
-        if actor.kind == "client":
-            if right is not None:
-                raise Forbidden("Client users hold no staff rights.")
-            account = access.require_portal_account(self.db.session, actor, _id(account_id))
-            switches = portal_settings.get_settings(self.db.session, actor)
-        else:
-            account = accounts.get_account(self.db.session, actor, _id(account_id))
-            if right is not None:
-                require_right(actor, right)
-            switches = None
-        return AccountAuthorizationSchema().dump({"account": account, "principal_kind": actor.kind, "user": actor,
-                                                  "portal_settings": switches})
+        """For a service acting on an account for its caller (crm.access.authorize_account decides)."""
+        return AccountAuthorizationSchema().dump(
+            access.authorize_account(self.db.session, self._actor(), parse_id(account_id, "account"), right))
 
     @rpc
     @write
     def assign_account_team(self, account_id: str, payload: dict) -> dict:
         data = validated(TeamAssignmentSchema(), payload)
-        members = accounts.assign_team(self.db.session, self._actor(), _id(account_id), data["user_ids"])
-        result = TeamListSchema().dump({"items": members})
-        self.db.emit("account_team_assigned", {"account_id": account_id,
-                                               "user_ids": [m["id"] for m in result["items"]]})
+        actor, account_uuid = self._actor(), parse_id(account_id, "account")
+        members = accounts.assign_team(self.db.session, actor, account_uuid, data["user_ids"])
+        result = TeamListSchema().dump({"items": [with_rights(member) for member in members]})
+        self.db.emit(ACCOUNT_TEAM_ASSIGNED, {"account_id": str(account_uuid),
+                                             "user_ids": [m["id"] for m in result["items"]]},
+                     firm_id=actor.firm_id, account_id=account_uuid)
         return result
 
     # -- client portal --------------------------------------------------------------------
@@ -246,22 +257,13 @@ class CrmService(PortaService):
     @rpc
     def list_portal_accounts(self) -> dict:
         """The accounts the calling client user may open; one login reaches all of them."""
-        client = self._actor()
-        if client.kind != "client":
-            raise Forbidden("This is for client users.")
-        return AccountListSchema().dump({"items": access.portal_accounts(self.db.session, client)})
-
-    def _client(self) -> User:
-        client = self._actor()
-        if client.kind != "client":
-            raise Forbidden("This is for client users.")
-        return client
+        return AccountListSchema().dump({"items": access.portal_accounts(self.db.session, self._client())})
 
     @rpc
     def get_portal_announcement(self, account_id: str) -> dict:
         """The firm's announcement for a client on one of his accounts: `{enabled, text}`, text null when off."""
         return PortalAnnouncementSchema().dump(
-            portal_settings.announcement(self.db.session, self._client(), _id(account_id)))
+            portal_settings.announcement(self.db.session, self._client(), parse_id(account_id, "account")))
 
     @rpc
     def list_portal_jobs(self, account_id: str, query: dict) -> dict:
@@ -269,8 +271,8 @@ class CrmService(PortaService):
         work in progress off."""
         client = self._client()
         page = validated(PageQuerySchema(), query)
-        items, cursor = jobs.list_client_jobs(self.db.session, client, _id(account_id), page["limit"],
-                                              page["cursor"])
+        items, cursor = jobs.list_client_jobs(self.db.session, client, parse_id(account_id, "account"),
+                                              page["limit"], page["cursor"])
         return PortalJobPageSchema().dump({"items": items, "next_cursor": cursor})
 
     # -- contacts -------------------------------------------------------------------------
@@ -279,89 +281,94 @@ class CrmService(PortaService):
     @write
     def create_contact(self, payload: dict) -> dict:
         data = validated(ContactCreateSchema(), payload)
-        contact = ContactSchema().dump(contacts.create_contact(self.db.session, self._actor(), data))
-        self.db.emit("contact_created", {"contact": contact})
+        actor = self._actor()
+        contact = ContactSchema().dump(contacts.create_contact(self.db.session, actor, data))
+        self.db.emit(CONTACT_CREATED, {"contact": contact}, firm_id=actor.firm_id)
         return contact
 
     @rpc
     def get_contact(self, contact_id: str) -> dict:
-        return ContactSchema().dump(contacts.get_contact(self.db.session, self._actor(), _id(contact_id)))
+        return ContactSchema().dump(contacts.get_contact(self.db.session, self._actor(),
+                                                         parse_id(contact_id, "contact")))
 
     @rpc
     @write
     def update_contact(self, contact_id: str, payload: dict) -> dict:
         data = validated(ContactPatchSchema(), payload)
-        actor, changes = self._actor(), access.Changes()
-        contact, replaced = contacts.update_contact(self.db.session, actor, _id(contact_id), data)
-        access.follow_email_change(self.db.session, actor, contact, replaced, changes)
+        actor, log = self._actor(), EventLog()
+        contact, replaced = contacts.update_contact(self.db.session, actor, parse_id(contact_id, "contact"), data)
+        access.follow_email_change(self.db.session, actor, contact, replaced, log)
         result = ContactSchema().dump(contact)
-        self.db.emit("contact_updated", {"contact": result, "replaced_emails": replaced})
-        self._emit(changes)
+        self.db.emit(CONTACT_UPDATED, {"contact": result, "replaced_emails": replaced}, firm_id=actor.firm_id)
+        self.db.emit_all(log)
         return result
 
     @rpc
     @write
     def link_contact(self, account_id: str, payload: dict) -> dict:
         data = validated(ContactLinkSchema(), payload)
-        contact = contacts.link_contact(self.db.session, self._actor(), _id(account_id), data["contact_id"])
-        self.db.emit("contact_linked", {"account_id": account_id, "contact_id": str(contact.id)})
+        actor, account_uuid = self._actor(), parse_id(account_id, "account")
+        contact = contacts.link_contact(self.db.session, actor, account_uuid, data["contact_id"])
+        self.db.emit(CONTACT_LINKED, {"account_id": str(account_uuid), "contact_id": str(contact.id)},
+                     firm_id=actor.firm_id, account_id=account_uuid)
         return ContactSchema().dump(contact)
 
     @rpc
     @write
     def unlink_contact(self, account_id: str, contact_id: str) -> None:
-        contacts.unlink_contact(self.db.session, self._actor(), _id(account_id), _id(contact_id))
-        self.db.emit("contact_unlinked", {"account_id": account_id, "contact_id": contact_id})
+        actor, account_uuid = self._actor(), parse_id(account_id, "account")
+        contact = contacts.unlink_contact(self.db.session, actor, account_uuid, parse_id(contact_id, "contact"))
+        self.db.emit(CONTACT_UNLINKED, {"account_id": str(account_uuid), "contact_id": str(contact.id)},
+                     firm_id=actor.firm_id, account_id=account_uuid)
 
     # -- portal access --------------------------------------------------------------------
 
-    def _emit(self, changes: access.Changes) -> None:
-        for event_type, data in changes.events:
-            self.db.emit(event_type, data)
-
     @rpc
     def list_access(self, account_id: str) -> dict:
-        rows = access.list_access(self.db.session, self._actor(), _id(account_id))
+        rows = access.list_access(self.db.session, self._actor(), parse_id(account_id, "account"))
         return AccessListSchema().dump({"items": rows})
 
     @rpc
     @write
     def update_access(self, account_id: str, email: str, payload: dict) -> dict:
         data = validated(AccessPatchSchema(), payload)
-        changes = access.Changes()
-        row = access.update_access(self.db.session, self._actor(), _id(account_id), email, data, changes)
-        self._emit(changes)
+        log = EventLog()
+        row = access.update_access(self.db.session, self._actor(), parse_id(account_id, "account"), email, data,
+                                   log)
+        self.db.emit_all(log)
         return AccessSchema().dump(row)
 
     @rpc
     @write
     def bulk_update_access(self, payload: dict) -> dict:
         data = validated(BulkAccessSchema(), payload)
-        changes = access.Changes()
-        rows = access.bulk_update_access(self.db.session, self._actor(), data["items"], changes)
-        self._emit(changes)
+        log = EventLog()
+        rows = access.bulk_update_access(self.db.session, self._actor(), data["items"], log)
+        self.db.emit_all(log)
         return AccessListSchema().dump({"items": rows})
 
     @rpc
     @write
     def reinvite(self, account_id: str, email: str) -> dict:
-        changes = access.Changes()
-        row = access.reinvite(self.db.session, self._actor(), _id(account_id), email, changes)
-        self._emit(changes)
+        log = EventLog()
+        row = access.reinvite(self.db.session, self._actor(), parse_id(account_id, "account"), email, log)
+        self.db.emit_all(log)
         return AccessSchema().dump(row)
 
     @rpc
     def get_notification_categories(self, account_id: str, email: str) -> dict:
-        return {"categories": access.get_categories(self.db.session, self._actor(), _id(account_id), email)}
+        return {"categories": access.get_categories(self.db.session, self._actor(),
+                                                    parse_id(account_id, "account"), email)}
 
     @rpc
     @write
     def set_notification_categories(self, account_id: str, email: str, payload: dict) -> dict:
         data = validated(CategoriesSchema(), payload)
-        categories = access.set_categories(self.db.session, self._actor(), _id(account_id), email,
-                                           data["categories"])
-        self.db.emit("notification_categories_changed", {"account_id": account_id, "email": email.lower(),
-                                                         "categories": categories})
+        actor, account_uuid = self._actor(), parse_id(account_id, "account")
+        categories = access.set_categories(self.db.session, actor, account_uuid, email, data["categories"])
+        self.db.emit(NOTIFICATION_CATEGORIES_CHANGED, {"account_id": str(account_uuid), "email": email.lower(),
+                                                       "categories": categories},
+                     firm_id=actor.firm_id, account_id=account_uuid)
         return {"categories": categories}
 
     # -- jobs -----------------------------------------------------------------------------
@@ -370,23 +377,28 @@ class CrmService(PortaService):
     @write
     def create_job(self, account_id: str, payload: dict) -> dict:
         data = validated(JobCreateSchema(), payload)
-        job = JobSchema().dump(jobs.create_job(self.db.session, self._actor(), _id(account_id), data))
-        self.db.emit("job_created", {"job": job})
+        actor = self._actor()
+        created = jobs.create_job(self.db.session, actor, parse_id(account_id, "account"), data)
+        job = JobSchema().dump(created)
+        self.db.emit(JOB_CREATED, {"job": job}, firm_id=actor.firm_id, account_id=created.account_id)
         return job
 
     @rpc
     def list_jobs(self, account_id: str, query: dict) -> dict:
         page = validated(PageQuerySchema(), query)
-        items, cursor = jobs.list_jobs(self.db.session, self._actor(), _id(account_id), page["limit"],
-                                       page["cursor"])
+        items, cursor = jobs.list_jobs(self.db.session, self._actor(), parse_id(account_id, "account"),
+                                       page["limit"], page["cursor"])
         return JobPageSchema().dump({"items": items, "next_cursor": cursor})
 
     @rpc
     @write
     def update_job(self, job_id: str, payload: dict) -> dict:
         data = validated(JobPatchSchema(), payload)
-        job = JobSchema().dump(jobs.update_job(self.db.session, self._actor(), _id(job_id), data))
-        self.db.emit("job_updated", {"job": job, "changed": sorted(data)})
+        actor = self._actor()
+        updated = jobs.update_job(self.db.session, actor, parse_id(job_id, "job"), data)
+        job = JobSchema().dump(updated)
+        self.db.emit(JOB_UPDATED, {"job": job, "changed": sorted(data)}, firm_id=actor.firm_id,
+                     account_id=updated.account_id)
         return job
 
     # -- portal settings ------------------------------------------------------------------
@@ -403,40 +415,28 @@ class CrmService(PortaService):
         settings, changes = portal_settings.update_settings(self.db.session, actor, data)
         if changes:
             # The activity feed records who changed what, from which value to which.
-            self.db.emit("portal_settings_changed", {"firm_id": str(actor.firm_id), "changes": changes})
+            self.db.emit(PORTAL_SETTINGS_CHANGED, {"changes": changes}, firm_id=actor.firm_id)
         return PortalSettingsSchema().dump(settings)
 
     # -- for services acting without a user (event handlers) ----------------------------------------
-    # They name the firm they act for. A principal that came along (the user whose request caused
-    # the event, passed on in the context) must be of that firm; without one the firm is trusted,
-    # as only services reach these methods (the gateway routes no path to them).
-
-    def _for_firm(self, firm_id: Any) -> uuid.UUID:
-        try:
-            firm = uuid.UUID(str(firm_id))
-        except ValueError:
-            raise ValidationFailed("firm_id is not a UUID.", {"firm_id": ["Not a valid UUID."]}) from None
-        principal = self.context.principal
-        if principal is not None and principal.firm_id != str(firm):
-            raise Forbidden("A service acted for another firm than its caller's.")
-        return firm
+    # They name the firm they act for (self.context.for_firm: a principal that came along must be of it).
 
     @rpc
     def list_account_recipients(self, firm_id: str, account_id: str, also: list[str] | None = None) -> dict:
         """The staff to notify about something on an account: `also` (e.g. a file request's creator) if
         still on the team, plus the account's assigned team; the owner and admins when that is nobody.
         -> `{"user_ids": [...]}`."""
-        firm = self._for_firm(firm_id)
-        people = accounts.notification_recipients(self.db.session, firm, _id(account_id),
-                                                  [_id(user_id) for user_id in also or []])
+        firm = self.context.for_firm(firm_id)
+        people = accounts.notification_recipients(self.db.session, firm, parse_id(account_id, "account"),
+                                                  [parse_id(user_id, "user") for user_id in also or []])
         return RecipientsSchema().dump({"user_ids": [person.id for person in people]})
 
     @rpc
     def client_email_preferences(self, firm_id: str, account_id: str, email: str) -> dict:
         """What an email to `email` about this account must respect: `{known, notify, categories, status,
         user_id, first_name}`; `known` false for an address that is no access row of the account."""
-        firm = self._for_firm(firm_id)
+        firm = self.context.for_firm(firm_id)
         if not isinstance(email, str):
             raise ValidationFailed("email must be a string.", {"email": ["Not a valid email."]})
         return EmailPreferencesSchema().dump(
-            access.email_preferences(self.db.session, firm, _id(account_id), email))
+            access.email_preferences(self.db.session, firm, parse_id(account_id, "account"), email))

@@ -1,10 +1,15 @@
 """CRM tests run on a real, migrated PostgreSQL database of this test run (devstack fixtures)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from devstack.fixtures import rolled_back
+from nameko.standalone.rpc import ServiceRpcProxy
 
 from crm import identity
+from crm.service import CrmService
 
 
 @pytest.fixture
@@ -38,3 +43,17 @@ def employee_factory(db, owner):
         return member
 
     return make
+
+
+@pytest.fixture
+def crm(container_factory, service_config, migrated) -> Callable[..., Any]:
+    """A running crm service on this run's database: `crm(method, context=None, **kwargs)` calls it over
+    RPC, `context` being the call's context data (the principal, as the gateway sends it)."""
+    config = service_config("crm", db_url=migrated("crm"))
+    container_factory(CrmService, config).start()
+
+    def call(method: str, context: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        with ServiceRpcProxy("crm", config, timeout=10, context_data=context or {}) as proxy:
+            return getattr(proxy, method)(**kwargs)
+
+    return call

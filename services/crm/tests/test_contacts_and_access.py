@@ -5,6 +5,7 @@ import pytest
 
 from crm import access, accounts, contacts, identity
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.events import EventLog
 
 
 @pytest.fixture
@@ -66,69 +67,68 @@ def test_access_lists_every_email_of_every_linked_contact_switched_off(db, owner
 
 
 def test_login_on_invites_a_new_client_user(db, owner, account, linked):
-    changes = access.Changes()
-    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": True, "notify": True},
-                               changes)
+    log = EventLog()
+    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": True, "notify": True}, log)
     assert (row.login, row.notify, row.status) == (True, True, "invited")
-    [(event, data)] = changes.events
+    [(event, data)] = [(e.event.name, e.data) for e in log]
     assert event == "portal_invitation_requested" and data["email"] == "jane@home.example"
     assert data["account_name"] == "Smith Family"
 
 
 def test_login_on_for_an_active_client_grants_access_without_an_invitation(db, owner, account, linked):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
     identity_user = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
     identity_user.status = "active"
     second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
     contacts.link_contact(db, owner, second.id, linked.id)
-    changes = access.Changes()
-    row = access.update_access(db, owner, second.id, "jane@home.example", {"login": True}, changes)
-    assert row.status == "active" and [e for e, _ in changes.events] == ["portal_access_granted"]
+    log = EventLog()
+    row = access.update_access(db, owner, second.id, "jane@home.example", {"login": True}, log)
+    assert row.status == "active" and [e.event.name for e in log] == ["portal_access_granted"]
 
 
 def test_login_off_revokes_and_keeps_the_account(db, owner, account, linked):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
-    changes = access.Changes()
-    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, changes)
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    log = EventLog()
+    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, log)
     assert (row.login, row.status) == (False, "none")
-    assert [e for e, _ in changes.events] == ["portal_access_revoked"]
+    assert [e.event.name for e in log] == ["portal_access_revoked"]
     assert accounts.get_account(db, owner, account.id).name == "Smith Family"
 
 
 def test_an_email_of_no_linked_contact_has_no_access_row(db, owner, account, jane):
     with pytest.raises(NotFound):
-        access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+        access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
 
 
 def test_a_staff_members_address_cannot_get_portal_login(db, owner, account):
     contact = contacts.create_contact(db, owner, {"first_name": "O", "last_name": "", "emails": [owner.email]})
     contacts.link_contact(db, owner, account.id, contact.id)
     with pytest.raises(Conflict):
-        access.update_access(db, owner, account.id, owner.email, {"login": True}, access.Changes())
+        access.update_access(db, owner, account.id, owner.email, {"login": True}, EventLog())
 
 
 def test_reinvite_asks_for_a_fresh_invitation(db, owner, account, linked):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
-    changes = access.Changes()
-    access.reinvite(db, owner, account.id, "jane@home.example", changes)
-    assert [e for e, _ in changes.events] == ["portal_invitation_requested"]
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    log = EventLog()
+    access.reinvite(db, owner, account.id, "jane@home.example", log)
+    assert [e.event.name for e in log] == ["portal_invitation_requested"]
 
 
 def test_reinvite_without_a_pending_invitation_is_a_conflict(db, owner, account, linked):
     with pytest.raises(Conflict):
-        access.reinvite(db, owner, account.id, "jane@home.example", access.Changes())
+        access.reinvite(db, owner, account.id, "jane@home.example", EventLog())
 
 
 def test_changing_a_pending_address_moves_the_invitation_to_the_new_one(db, owner, account, linked):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
     contact, replaced = contacts.update_contact(db, owner, linked.id,
                                                 {"emails": ["jane@new.example", "jane@work.example"]})
-    changes = access.Changes()
-    access.follow_email_change(db, owner, contact, replaced, changes)
+    log = EventLog()
+    access.follow_email_change(db, owner, contact, replaced, log)
     rows = {r.email: r for r in access.list_access(db, owner, account.id)}
     assert replaced == {"jane@home.example": "jane@new.example"}
     assert (rows["jane@new.example"].login, rows["jane@new.example"].status) == (True, "invited")
-    [(event, data)] = changes.events
+    [(event, data)] = [(e.event.name, e.data) for e in log]
     assert event == "portal_invitation_requested" and data["email"] == "jane@new.example"
 
 
@@ -136,17 +136,17 @@ def test_bulk_update_is_all_or_nothing_and_names_the_failing_item(db, owner, acc
     items = [{"account_id": account.id, "email": "jane@home.example", "notify": True},
              {"account_id": account.id, "email": "stranger@x.example", "notify": True}]
     with pytest.raises(NotFound) as failure:
-        access.bulk_update_access(db, owner, items, access.Changes())
+        access.bulk_update_access(db, owner, items, EventLog())
     assert "items[1]" in str(failure.value)
 
 
 def test_bulk_update_applies_every_item(db, owner, account, linked):
     items = [{"account_id": account.id, "email": e, "login": True, "email_sync": True}
              for e in ("jane@home.example", "jane@work.example")]
-    changes = access.Changes()
-    rows = access.bulk_update_access(db, owner, items, changes)
+    log = EventLog()
+    rows = access.bulk_update_access(db, owner, items, log)
     assert [(r.login, r.email_sync, r.status) for r in rows] == [(True, True, "invited")] * 2
-    assert len(changes.events) == 2
+    assert len(log) == 2
 
 
 def test_notification_categories_default_on_and_change_one_by_one(db, owner, account, linked):
@@ -166,7 +166,7 @@ def test_another_firms_account_access_is_not_found(db, other_owner, account, lin
 
 
 def test_an_accepted_portal_invitation_opens_the_account_in_the_portal(db, owner, account, linked):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
     client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
     assert access.portal_accounts(db, client) == []
     identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
@@ -175,10 +175,10 @@ def test_an_accepted_portal_invitation_opens_the_account_in_the_portal(db, owner
 
 
 def test_login_off_takes_the_account_out_of_the_portal_at_once(db, owner, account, linked):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
     client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
     identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, EventLog())
     assert access.portal_accounts(db, client) == []
     with pytest.raises(NotFound):
         access.require_portal_account(db, client, account.id)
@@ -188,7 +188,7 @@ def test_one_client_user_sees_every_account_he_was_given(db, owner, account, lin
     second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
     contacts.link_contact(db, owner, second.id, linked.id)
     for acc in (account, second):
-        access.update_access(db, owner, acc.id, "jane@home.example", {"login": True}, access.Changes())
+        access.update_access(db, owner, acc.id, "jane@home.example", {"login": True}, EventLog())
     client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
     identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
     assert {a.id for a in access.portal_accounts(db, client)} == {account.id, second.id}
@@ -210,7 +210,7 @@ def test_an_unlinked_contact_is_visible_so_it_can_be_linked(db, owner, jane, emp
 def test_an_employee_cannot_move_invitations_of_accounts_he_does_not_see(db, owner, account, linked,
                                                                          employee_factory):
     """The escalation the permission matrix found: re-addressing a pending invitation to himself."""
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
     mine = accounts.create_account(db, owner, {"name": "Mine", "type": "company", "guest": False})
     contacts.link_contact(db, owner, mine.id, linked.id)
     employee = employee_factory("manage_accounts")

@@ -8,9 +8,9 @@ from sqlalchemy import select, text
 
 from crm import identity
 from crm.models import Session
-from crm.permissions import effective_rights
-from crm.schemas import MeSchema
+from crm.permissions import effective_rights, with_rights
 from shared.context import Principal
+from shared.contracts.crm import MeSchema
 from shared.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized
 
 
@@ -147,8 +147,8 @@ def test_email_uniqueness_is_enforced_by_the_database_too(db, owner):
 
 
 def test_me_shows_the_firm_and_the_rights_in_effect(db, owner):
-    me = MeSchema().dump(identity.current_user(db, Principal(str(owner.firm_id), str(owner.id), "staff"),
-                                               with_firm=True))
+    me = MeSchema().dump(with_rights(identity.current_user(db, Principal(str(owner.firm_id), str(owner.id), "staff"),
+                                                           with_firm=True)))
     assert me["firm"]["name"] == "Firm A" and me["role"] == "owner"
     assert set(me["rights"]) == {"manage_accounts", "manage_documents", "manage_billing", "view_all_accounts"}
 

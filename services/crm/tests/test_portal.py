@@ -11,6 +11,7 @@ from crm import access, accounts, contacts, identity, jobs, portal_settings
 from crm.service import CrmService
 from shared.context import Principal
 from shared.errors import Forbidden, NotFound
+from shared.events import EventLog
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def client_of(db, owner, account, email="jane@home.example"):
     """A client user with portal access (LOGIN on, invitation accepted) to `account`."""
     contact = contacts.create_contact(db, owner, {"first_name": "Jane", "last_name": "Smith", "emails": [email]})
     contacts.link_contact(db, owner, account.id, contact.id)
-    access.update_access(db, owner, account.id, email, {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, email, {"login": True}, EventLog())
     client = db.scalar(identity.select(identity.User).where(identity.User.email == email))
     identity.accept_invitation(db, owner.firm_id, client.id, "a good long password")
     return client
@@ -87,7 +88,7 @@ def test_the_jobs_of_another_account_of_the_firm_are_not_his(db, owner, jane, ac
 
 def test_after_login_off_both_are_not_found_even_with_the_switches_on(db, owner, jane, account):
     portal_settings.update_settings(db, owner, {"work_in_progress": True, "announcement": True})
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, EventLog())
     with pytest.raises(NotFound):
         portal_settings.announcement(db, jane, account.id)
     with pytest.raises(NotFound):

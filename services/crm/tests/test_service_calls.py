@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 
 from crm import access, accounts, contacts, identity
-from crm.models import NOTIFICATION_CATEGORIES
-from crm.service import CrmService
+from shared.contracts.crm import NOTIFICATION_CATEGORIES
 from shared.errors import Forbidden, NotFound
+from shared.events import EventLog
 
 
 @pytest.fixture
@@ -79,7 +78,7 @@ def test_another_firms_users_and_assignments_never_come_out(db, owner, other_own
 
 
 def test_a_client_user_is_no_recipient(db, owner, account, jane):
-    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, access.Changes())
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
     client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
     assert recipients(db, owner.firm_id, account.id, [client.id]) == [owner.id]
 
@@ -100,7 +99,7 @@ def test_an_untouched_access_row_has_notify_off_and_every_category_on(db, owner,
 
 def test_preferences_follow_the_switches_categories_and_invitation(db, owner, account, jane):
     access.update_access(db, owner, account.id, "jane@home.example", {"login": True, "notify": True},
-                         access.Changes())
+                         EventLog())
     access.set_categories(db, owner, account.id, "jane@home.example", {"documents_upload": False})
     found = access.email_preferences(db, owner.firm_id, account.id, " Jane@Home.example ")
     assert (found["known"], found["notify"], found["status"]) == (True, True, "invited")
@@ -122,23 +121,11 @@ def test_another_firms_account_is_not_found(db, other_owner, account, jane):
 # -- over RPC: the firm is named, and a principal that came along must be of it --------------------------
 
 
-@pytest.fixture
-def crm(container_factory, nameko_config, migrated):
-    config = {**nameko_config, "DB_URI": migrated("crm")}
-    container_factory(CrmService, config).start()
-    return config
-
-
-def call(config, method, context=None, **kwargs):
-    with ServiceRpcProxy("crm", config, timeout=10, context_data=context or {}) as proxy:
-        return getattr(proxy, method)(**kwargs)
-
-
 def test_a_service_call_without_a_user_answers_for_the_firm_it_names(crm):
     firm = str(uuid.uuid4())
-    assert call(crm, "list_account_recipients", firm_id=firm, account_id=str(uuid.uuid4())) == {"user_ids": []}
+    assert crm("list_account_recipients", firm_id=firm, account_id=str(uuid.uuid4())) == {"user_ids": []}
     with pytest.raises(NotFound):
-        call(crm, "client_email_preferences", firm_id=firm, account_id=str(uuid.uuid4()), email="a@b.example")
+        crm("client_email_preferences", firm_id=firm, account_id=str(uuid.uuid4()), email="a@b.example")
 
 
 @pytest.mark.parametrize("method,kwargs", [
@@ -146,4 +133,4 @@ def test_a_service_call_without_a_user_answers_for_the_firm_it_names(crm):
 def test_a_service_call_carrying_a_user_of_another_firm_is_forbidden(crm, method, kwargs):
     someone_elses = {"firm_id": str(uuid.uuid4()), "user_id": str(uuid.uuid4()), "user_kind": "client"}
     with pytest.raises(Forbidden):
-        call(crm, method, someone_elses, firm_id=str(uuid.uuid4()), account_id=str(uuid.uuid4()), **kwargs)
+        crm(method, someone_elses, firm_id=str(uuid.uuid4()), account_id=str(uuid.uuid4()), **kwargs)

@@ -1,17 +1,22 @@
-"""The CRM's payloads: what its RPCs accept (validated here) and return (dumped here).
+"""crm's wire contract: what its RPCs accept and return, the events it emits, its enums.
 
-The gateway documents its HTTP API from these same schemas.
+The crm service validates and dumps with these schemas (it computes `rights` before dumping a
+user); the gateway documents its HTTP API from them; consumers of crm's events import the
+event constants at the bottom.
 """
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from crm.models import NOTIFICATION_CATEGORIES
-from crm.permissions import RIGHTS, effective_rights
+from shared.events import declare
 from shared.schemas import PageQuerySchema, Timestamp, page_schema
 
+RIGHTS = ("manage_accounts", "manage_documents", "manage_billing", "view_all_accounts")
+NOTIFICATION_CATEGORIES = ("documents_upload", "documents_signature", "documents_approval", "chats_tasks",
+                           "proposals", "organizers", "invoices_payments")
 ACCOUNT_TYPES = ("individual", "family", "company")
 TEAM_ROLES = ("admin", "employee")
+
 
 class SignupSchema(Schema):
     firm_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -46,7 +51,7 @@ class UserSchema(Schema):
     email = fields.String()
     name = fields.String()
     role = fields.String(allow_none=True, metadata={"description": "`owner`, `admin` or `employee` (staff)"})
-    rights = fields.Function(effective_rights, metadata={"description": "The rights in effect for this user"})
+    rights = fields.List(fields.String(), metadata={"description": "The rights in effect for this user"})
     status = fields.String(metadata={"description": "`invited` or `active`"})
     created_at = Timestamp()
 
@@ -290,3 +295,144 @@ class RecipientsSchema(Schema):
     """`list_account_recipients`' answer: the staff to notify, oldest team member first."""
 
     user_ids = fields.List(fields.UUID())
+
+
+# -- events: what crm emits, each `data` as consumers read it (firm_id and account_id are in the envelope) --
+
+
+class ContactRecordSchema(ContactSchema):
+    """A contact as events carry it (ContactSchema's dump): its addresses in order."""
+
+    emails = fields.List(fields.String())
+
+
+class FirmCreatedSchema(Schema):
+    firm = fields.Nested(FirmSchema, required=True)
+    owner = fields.Nested(UserSchema, required=True)
+
+
+class UserActivatedSchema(Schema):
+    user = fields.Nested(UserSchema, required=True)
+
+
+class TeamMemberInvitedSchema(Schema):
+    member = fields.Nested(UserSchema, required=True)
+    firm_name = fields.String(required=True)
+    inviter_name = fields.String(required=True)
+
+
+class TeamMemberChangedSchema(Schema):
+    """team_member_updated and team_member_removed: the member as he is (was) after the change."""
+
+    member = fields.Nested(UserSchema, required=True)
+
+
+class AccountChangedSchema(Schema):
+    """account_created and account_deleted."""
+
+    account = fields.Nested(AccountSchema, required=True)
+
+
+class AccountUpdatedSchema(AccountChangedSchema):
+    changed = fields.List(fields.String(), required=True, metadata={"description": "The fields sent, sorted"})
+
+
+class AccountTeamAssignedSchema(Schema):
+    account_id = fields.UUID(required=True)
+    user_ids = fields.List(fields.UUID(), required=True, metadata={"description": "The whole team now"})
+
+
+class ContactCreatedSchema(Schema):
+    contact = fields.Nested(ContactRecordSchema, required=True)
+
+
+class ContactUpdatedSchema(ContactCreatedSchema):
+    replaced_emails = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                                  metadata={"description": "Old address -> the new one in its place"})
+
+
+class ContactLinkChangedSchema(Schema):
+    """contact_linked and contact_unlinked."""
+
+    account_id = fields.UUID(required=True)
+    contact_id = fields.UUID(required=True)
+
+
+class PortalInvitationRequestedSchema(Schema):
+    """What the notifications service needs to email a portal invitation."""
+
+    firm_name = fields.String(required=True)
+    account_id = fields.UUID(required=True)
+    account_name = fields.String(required=True)
+    email = fields.String(required=True)
+    user_id = fields.UUID(required=True, metadata={"description": "The invited client user"})
+    first_name = fields.String(required=True)
+
+
+class PortalAccessChangedSchema(Schema):
+    """portal_access_granted and portal_access_revoked."""
+
+    account_id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    user_id = fields.UUID(required=True, allow_none=True)
+
+
+class NotificationCategoriesChangedSchema(Schema):
+    account_id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    categories = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_CATEGORIES)),
+                             values=fields.Boolean(), required=True, metadata={"description": "Every category now"})
+
+
+class JobCreatedSchema(Schema):
+    job = fields.Nested(JobSchema, required=True)
+
+
+class JobUpdatedSchema(JobCreatedSchema):
+    changed = fields.List(fields.String(), required=True, metadata={"description": "The fields sent, sorted"})
+
+
+class PortalSettingChangeSchema(Schema):
+    setting = fields.String(required=True, validate=validate.OneOf(tuple(PortalSettingsPatchSchema().fields)))
+    old = fields.Raw(required=True, metadata={"description": "A switch's boolean or the announcement's text"})
+    new = fields.Raw(required=True)
+
+
+class PortalSettingsChangedSchema(Schema):
+    changes = fields.List(fields.Nested(PortalSettingChangeSchema), required=True)
+
+
+FIRM_CREATED = declare("crm", "firm_created", FirmCreatedSchema,
+                       "A firm signed up; its actor is the new owner")
+USER_ACTIVATED = declare("crm", "user_activated", UserActivatedSchema,
+                         "An invited staff member or client user set his password; its actor is that user")
+TEAM_MEMBER_INVITED = declare("crm", "team_member_invited", TeamMemberInvitedSchema,
+                              "A staff member was invited to the firm's team")
+TEAM_MEMBER_UPDATED = declare("crm", "team_member_updated", TeamMemberChangedSchema,
+                              "A team member's role or rights changed")
+TEAM_MEMBER_REMOVED = declare("crm", "team_member_removed", TeamMemberChangedSchema,
+                              "A team member was removed; his sessions ended")
+ACCOUNT_CREATED = declare("crm", "account_created", AccountChangedSchema, "A client account was created")
+ACCOUNT_UPDATED = declare("crm", "account_updated", AccountUpdatedSchema, "An account's name or type changed")
+ACCOUNT_DELETED = declare("crm", "account_deleted", AccountChangedSchema, "An account was deleted")
+ACCOUNT_TEAM_ASSIGNED = declare("crm", "account_team_assigned", AccountTeamAssignedSchema,
+                                "An account's assigned team was replaced")
+CONTACT_CREATED = declare("crm", "contact_created", ContactCreatedSchema, "A contact was created")
+CONTACT_UPDATED = declare("crm", "contact_updated", ContactUpdatedSchema,
+                          "A contact's names or addresses changed")
+CONTACT_LINKED = declare("crm", "contact_linked", ContactLinkChangedSchema, "A contact was linked to an account")
+CONTACT_UNLINKED = declare("crm", "contact_unlinked", ContactLinkChangedSchema,
+                           "A contact was unlinked from an account")
+PORTAL_INVITATION_REQUESTED = declare("crm", "portal_invitation_requested", PortalInvitationRequestedSchema,
+                                      "A client user is to be emailed a portal invitation for an account")
+PORTAL_ACCESS_GRANTED = declare("crm", "portal_access_granted", PortalAccessChangedSchema,
+                                "An active client user got portal access to another account")
+PORTAL_ACCESS_REVOKED = declare("crm", "portal_access_revoked", PortalAccessChangedSchema,
+                                "LOGIN was turned off for an address on an account")
+NOTIFICATION_CATEGORIES_CHANGED = declare("crm", "notification_categories_changed",
+                                          NotificationCategoriesChangedSchema,
+                                          "The email categories an address gets for an account changed")
+JOB_CREATED = declare("crm", "job_created", JobCreatedSchema, "A job was created on an account")
+JOB_UPDATED = declare("crm", "job_updated", JobUpdatedSchema, "A job's name or statuses changed")
+PORTAL_SETTINGS_CHANGED = declare("crm", "portal_settings_changed", PortalSettingsChangedSchema,
+                                  "The firm's portal settings changed, each from its old to its new value")
