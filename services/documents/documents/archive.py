@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, TypeVar, cast
 
 from documents.filetypes import sanitize_filename
+from shared.config import Settings
 from shared.errors import PayloadTooLarge, PortaError, ValidationFailed
 
 T = TypeVar("T")
@@ -54,6 +55,12 @@ class ArchiveLimits:
     max_ratio: int = 100
     max_depth: int = 20
     ratio_floor: int = MIB
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ArchiveLimits:
+        """The limits configured for this process (PORTA_ZIP_MAX_*)."""
+        return cls(max_entries=settings.zip_max_entries, max_total_bytes=settings.zip_max_bytes,
+                   max_ratio=settings.zip_max_ratio)
 
 
 @dataclass(frozen=True)

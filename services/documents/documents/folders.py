@@ -65,6 +65,17 @@ def require_client_upload(folder: Folder) -> None:
         raise Forbidden("This folder is read-only for clients.")
 
 
+def upload_into(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, folder_id: uuid.UUID | None, *,
+                client: bool) -> Folder:
+    """Where a logged-in user's upload goes: the folder he named, else his default one; a client
+    only into a folder he may edit."""
+    folder = (get_folder(db, firm_id, account_id, folder_id, client=client) if folder_id
+              else default_folder(db, firm_id, account_id, client=client))
+    if client:
+        require_client_upload(folder)
+    return folder
+
+
 def create_folder(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, user_id: uuid.UUID | None,
                   data: dict[str, Any]) -> Folder:
     roots = ensure_roots(db, firm_id, account_id)

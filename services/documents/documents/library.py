@@ -80,8 +80,12 @@ def delete_document(db: DbSession, document: Document) -> None:
     db.flush()
 
 
-def open_document(db: DbSession, document: Document, opener_id: uuid.UUID | None) -> Document:
-    """For a download: refused while quarantined; the first opener other than the uploader clears NEW."""
+def open_document(db: DbSession, document: Document, opener_id: uuid.UUID | None,
+                  account_id: uuid.UUID | None = None) -> Document:
+    """For a download: refused while quarantined; the first opener other than the uploader clears NEW.
+    A portal path names the account too (`account_id`): a document of another account is not found there."""
+    if account_id is not None and document.account_id != account_id:
+        raise NotFound("No such document.")
     if document.scan_status in QUARANTINED:
         raise Conflict(QUARANTINED[document.scan_status])
     if document.opened_at is None and opener_id is not None and opener_id != document.uploaded_by_id:

@@ -27,14 +27,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.contracts.documents import (
+    CLIENT_ACCESS,
+    FILE_REQUEST_STATUSES,
+    ROOTS,
+    SCAN_STATUSES,
+    SOURCES,
+    UPLOADER_KINDS,
+)
 from shared.outbox import messaging_tables
-
-CLIENT_ACCESS = ("none", "view", "view_edit")
-ROOTS = ("private", "client")
-SOURCES = ("staff", "portal", "link", "chat", "email")
-UPLOADER_KINDS = ("staff", "client", "link")
-# `too_large`: over what the scanner takes (clamd's StreamMaxLength), so never cleared: quarantined like `infected`.
-SCAN_STATUSES = ("not_scanned", "pending", "clean", "infected", "too_large")
 
 
 def _now() -> datetime:
@@ -91,7 +92,7 @@ class FileRequest(Base):
         UniqueConstraint("firm_id", "id", name="uq_file_requests_firm_id"),
         ForeignKeyConstraint(["firm_id", "folder_id"], ["folders.firm_id", "folders.id"],
                              name="fk_file_requests_folder", ondelete="CASCADE"),
-        _one_of("status", ("open", "revoked"), "ck_file_requests_status"),
+        _one_of("status", FILE_REQUEST_STATUSES, "ck_file_requests_status"),
         Index("ix_file_requests_firm_account_created", "firm_id", "account_id", "created_at"),
     )
 

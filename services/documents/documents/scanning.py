@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import socket
 import struct
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +32,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session as DbSession
 
 from documents.models import Document
+from shared.contracts.documents import DOCUMENT_INFECTED, DOCUMENT_TOO_LARGE_TO_SCAN
+from shared.events import EventType
+from shared.storage import ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,10 @@ TIMEOUT = 180.0
 REPLY_LIMIT = 4096
 # What clamd reports, with `AlertExceedsMax yes`, for a file over MaxFileSize / MaxScanSize and the like.
 LIMITS_EXCEEDED = "Heuristics.Limits.Exceeded"
+
+
+# The verdicts the firm hears of: those that keep a document quarantined for good.
+QUARANTINE_EVENTS: dict[str, EventType] = {"infected": DOCUMENT_INFECTED, "too_large": DOCUMENT_TOO_LARGE_TO_SCAN}
 
 
 class ScannerUnavailable(Exception):
@@ -175,3 +183,32 @@ def record_verdict(db: DbSession, document: Document, verdict: Verdict) -> bool:
     if verdict.status != "clean":
         log.warning("document %s quarantined: %s (%s)", document.id, verdict.status, verdict.signature)
     return True
+
+
+def first_status(clamd_address: str) -> str:
+    """A new document's scan status: with a scanner configured it is quarantined until the scanner
+    clears it; without one it is not scanned and can be downloaded at once."""
+    return "pending" if clamd_address else "not_scanned"
+
+
+@dataclass(frozen=True)
+class Scanned:
+    document: Document
+    verdict: Verdict
+
+
+def scan_pending(db: DbSession, store: ObjectStore, document_id: uuid.UUID, clamd_address: str) -> Scanned | None:
+    """Stream a pending document's bytes to clamd and record the verdict. None when there was
+    nothing to do: deleted since, not scanned (scanning off), or another delivery recorded one.
+    No verdict raises (ScannerUnavailable), so the event comes back later: it stays pending."""
+    document = db.get(Document, document_id)
+    if document is None or document.scan_status != "pending":
+        return None
+    if not clamd_address:
+        raise ScannerUnavailable(f"document {document.id} waits for a scan but PORTA_CLAMD_ADDRESS is empty")
+    download = store.open(document.object_key)
+    try:
+        verdict = Clamd(clamd_address).scan(download.chunks)
+    finally:
+        download.close()
+    return Scanned(document, verdict) if record_verdict(db, document, verdict) else None

@@ -6,24 +6,26 @@
 3. `complete`: the type is sniffed from the stored bytes and checked, a `.zip` is unpacked beside
    it, and the documents are created in the same transaction that deletes the `Upload` row.
 
-Whatever is refused at step 3 is deleted from the store before the error goes out (the caller
-commits that), and an upload nobody completes is swept with its objects after `UPLOAD_LIFETIME`.
-So every object belongs to a document or to a live upload.
+Whatever is refused at step 3 is deleted from the store and forgotten (`discard`, which the
+entrypoint runs after the failed call's rollback: `UnitOfWork.on_failure`), and an upload nobody
+completes is swept with its objects after `UPLOAD_LIFETIME`. So every object belongs to a document
+or to a live upload.
 """
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from documents import archive, filetypes, folders
 from documents.models import Document, FileRequest, Folder, Upload
-from shared.errors import NotFound, PayloadTooLarge, ValidationFailed
+from shared.context import Principal
+from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from shared.storage import HEAD_BYTES, CountingReader, ObjectStore
 
 # Long enough for a slow client's 5 GB; the sweeper deletes what is left after it.
@@ -40,6 +42,12 @@ class Uploader:
     user_id: uuid.UUID | None = None
     name: str | None = None
     email: str | None = None
+
+    @classmethod
+    def user(cls, user_id: uuid.UUID, user: Mapping[str, Any], *, client: bool) -> Uploader:
+        """A logged-in user: a client uploads through the portal, staff as staff."""
+        return cls(kind="client" if client else "staff", source="portal" if client else "staff", user_id=user_id,
+                   name=user.get("name"), email=user.get("email"))
 
 
 @dataclass
@@ -70,6 +78,41 @@ def begin(db: DbSession, *, folder: Folder, filename: str, declared_type: str | 
     return upload
 
 
+def right_to_upload(kind: str) -> str | None:
+    """The right crm must find for an upload: staff need `manage_documents`; a client holds no
+    rights, his portal access and the folder's `view_edit` are what let him upload."""
+    return "manage_documents" if kind == "staff" else None
+
+
+def require_done_uploading_button(portal_settings: Mapping[str, Any] | None) -> None:
+    """A client tells the firm he is done uploading only where the firm turned that button on."""
+    if not (portal_settings or {}).get("done_uploading"):
+        raise Forbidden("The firm has not turned on the Done uploading button.")
+
+
+def begin_for_user(db: DbSession, *, firm_id: uuid.UUID, account_id: uuid.UUID, uploader: Uploader,
+                   data: Mapping[str, Any], max_bytes: int) -> Upload:
+    """A logged-in user's upload (`UploadRequestSchema`), into a folder he may upload into."""
+    folder = folders.upload_into(db, firm_id, account_id, data["folder_id"], client=uploader.kind == "client")
+    return begin(db, folder=folder, filename=data["filename"], declared_type=data["content_type"],
+                 size=data["size"], unzip=data["unzip"], uploader=uploader, max_bytes=max_bytes)
+
+
+def belongs_to(upload: Upload, principal: Principal | None) -> bool:
+    """A logged-in caller reaches only his own uploads; a call without one, only link uploads."""
+    if principal is None:
+        return upload.uploaded_by_kind == "link"
+    return str(upload.uploaded_by_id) == principal.user_id and str(upload.firm_id) == principal.firm_id
+
+
+def find_own(db: DbSession, upload_id: uuid.UUID, principal: Principal) -> Upload:
+    """The caller's own upload, locked for completing it; anyone else's is not found."""
+    upload = find_upload(db, upload_id, lock=True)
+    if not belongs_to(upload, principal):
+        raise NotFound("No such upload.")
+    return upload
+
+
 def find_upload(db: DbSession, upload_id: uuid.UUID, *, lock: bool = False) -> Upload:
     query = select(Upload).where(Upload.id == upload_id)
     if lock:
@@ -84,7 +127,7 @@ def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sh
              limits: archive.ArchiveLimits, allowed_types: Collection[str] | None = None,
              scan_status: str = "not_scanned") -> Completed:
     """Turn the stored bytes into documents (see the module's docstring). Raises a PortaError for a
-    refused file; the caller then calls `discard` and commits."""
+    refused file; the caller then `discard`s it in a transaction of its own."""
     if size == 0:
         raise ValidationFailed("The file is empty.", {"file": ["An empty file is not stored."]})
     if size > upload.max_bytes:
@@ -159,6 +202,17 @@ def discard(db: DbSession, store: ObjectStore, upload_id: uuid.UUID) -> None:
     store.remove_prefix(upload.object_prefix)
     db.delete(upload)
     db.flush()
+
+
+def cancel(db: DbSession, store: ObjectStore, upload_id: uuid.UUID, principal: Principal | None) -> None:
+    """The gateway gave up on the bytes (too large, client gone): forget the upload now. Already
+    gone is fine; someone else's is not found."""
+    upload = db.get(Upload, upload_id)
+    if upload is None:
+        return
+    if not belongs_to(upload, principal):
+        raise NotFound("No such upload.")
+    discard(db, store, upload.id)
 
 
 def sweep_expired(db: DbSession, store: ObjectStore, limit: int = 100) -> int:

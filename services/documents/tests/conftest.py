@@ -1,8 +1,10 @@
 """Documents tests run on a real, migrated PostgreSQL database of this test run and on the run's S3
-bucket (devstack fixtures); the service-level ones on the run's RabbitMQ vhost too.
+bucket (devstack fixtures); the service-level ones on the run's RabbitMQ vhost too. `unit/` holds
+the tests that need none of them (and asks for none of these fixtures).
 
 Domain tests use `db` (rolled back at the end) and `store` (the run's bucket; whatever the test wrote
 under its firm's prefix is removed afterwards). Each test has a firm and an account of its own.
+Service tests start the service with `start_documents`: crm and links are test doubles.
 """
 from __future__ import annotations
 
@@ -10,16 +12,19 @@ import hashlib
 import io
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from devstack.fixtures import rolled_back
+from nameko.testing.services import replace_dependencies
 from psycogreen.eventlet import patch_psycopg
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from documents import archive, file_requests, folders, uploads
 from documents.models import Document, FileRequest, Folder, Upload
+from documents.service import DocumentsService
 from shared.storage import ObjectStore
 
 # Tests run under eventlet (`nameko test`), as the service does: with psycopg2's green wait
@@ -163,6 +168,53 @@ def documents_of(db: Session) -> Callable[[uuid.UUID], list[Document]]:
                                .order_by(Document.created_at, Document.id)))
 
     return find
+
+
+# -- the running service ----------------------------------------------------------------------
+
+
+@dataclass
+class Running:
+    """A started DocumentsService container, its config, and its crm and links doubles."""
+
+    container: Any
+    config: dict[str, Any]
+    crm: Any
+    links: Any
+
+
+@pytest.fixture
+def firm_rows_removed(documents_engine: Engine, firm_id: uuid.UUID) -> Iterator[None]:
+    """The service commits for real: the firm's rows are deleted after the test."""
+    yield
+    with documents_engine.begin() as connection:
+        for table in (Document, Upload, FileRequest, Folder):
+            connection.execute(delete(table).where(table.firm_id == firm_id))
+
+
+@pytest.fixture
+def start_documents(container_factory: Callable[..., Any], service_config: Callable[..., dict[str, Any]],
+                    documents_url: str, store: ObjectStore, firm_rows_removed: None,
+                    account_id: uuid.UUID) -> Callable[..., Running]:
+    """`start_documents(**settings)`: the service on the run's broker, database and bucket, with those
+    settings fields replaced (e.g. `clamd_address`). crm authorises a staff member on the test's
+    account; links issues and revokes whatever it is asked to."""
+
+    def start(**settings: Any) -> Running:
+        config = service_config("documents", db_url=documents_url, **settings)
+        container = container_factory(DocumentsService, config)
+        crm, links = replace_dependencies(container, "crm", "links")
+        crm.authorize_account.return_value = {
+            "account": {"id": str(account_id), "name": "Smith Family", "guest": False},
+            "principal_kind": "staff", "user": {"name": "Sam Staff", "email": "sam@firm.example"},
+            "portal_settings": None,
+        }
+        links.issue_link.side_effect = lambda payload: {"id": str(uuid.uuid4()), **payload}
+        links.revoke_link.return_value = {}
+        container.start()
+        return Running(container, config, crm, links)
+
+    return start
 
 
 def sha256_of(data: bytes) -> str:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import replace_dependencies
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from documents.models import Document, FileRequest, Folder, Upload
-from documents.service import DocumentsService
+from documents.models import Document, FileRequest, Upload
 from shared.errors import Gone, NotFound
-from shared.storage import ObjectStore
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TOKEN, ADDRESS = "a-file-request-token", "10.1.2.3"
@@ -48,30 +45,9 @@ class Documents:
 
 
 @pytest.fixture
-def firm_rows_removed(documents_engine: Engine, firm_id: uuid.UUID) -> Iterator[None]:
-    """The service commits for real: the firm's rows are deleted after the test."""
-    yield
-    with documents_engine.begin() as connection:
-        for table in (Document, Upload, FileRequest, Folder):
-            connection.execute(delete(table).where(table.firm_id == firm_id))
-
-
-@pytest.fixture
-def documents(container_factory: Callable[..., Any], nameko_config: dict[str, Any], documents_url: str,
-              store: ObjectStore, firm_rows_removed: None, firm_id: uuid.UUID,
-              account_id: uuid.UUID) -> Documents:
-    config = {**nameko_config, "DB_URI": documents_url}
-    container = container_factory(DocumentsService, config)
-    crm, links = replace_dependencies(container, "crm", "links")
-    crm.authorize_account.return_value = {
-        "account": {"id": str(account_id), "name": "Smith Family", "guest": False},
-        "principal_kind": "staff", "user": {"name": "Sam Staff", "email": "sam@firm.example"},
-        "portal_settings": None,
-    }
-    links.issue_link.side_effect = lambda payload: {"id": str(uuid.uuid4()), **payload}
-    links.revoke_link.return_value = {}
-    container.start()
-    return Documents(config, crm, links, firm_id, account_id)
+def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, account_id: uuid.UUID) -> Documents:
+    running = start_documents()
+    return Documents(running.config, running.crm, running.links, firm_id, account_id)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""The documents service's payloads: what its RPCs accept (validated here) and return (dumped here).
+"""The documents service's wire contract: what its RPCs accept (validated here) and return (dumped
+here), the values its fields take, and the events it emits (declared at the bottom).
 
-The gateway documents its HTTP API from these same schemas.
+The gateway documents its HTTP API from these same schemas; notifications reads the events.
 """
 from __future__ import annotations
 
@@ -8,9 +9,20 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from documents.models import CLIENT_ACCESS
+from shared.events import declare
 from shared.schemas import PageQuerySchema, Timestamp, page_schema
 
+# What a client sees of a folder: nothing, its documents, or its documents and uploads into it.
+CLIENT_ACCESS = ("none", "view", "view_edit")
+# An account's two roots.
+ROOTS = ("private", "client")
+# Where a document came from.
+SOURCES = ("staff", "portal", "link", "chat", "email")
+# Who uploaded it: a staff member, a client user, or a person with a link.
+UPLOADER_KINDS = ("staff", "client", "link")
+# `too_large`: over what the scanner takes (clamd's StreamMaxLength), so never cleared: quarantined like `infected`.
+SCAN_STATUSES = ("not_scanned", "pending", "clean", "infected", "too_large")
+FILE_REQUEST_STATUSES = ("open", "revoked")
 NAME = validate.Length(min=1, max=255)
 
 
@@ -26,8 +38,9 @@ class FolderSchema(Schema):
     account_id = fields.UUID()
     parent_id = fields.UUID(allow_none=True)
     name = fields.String()
-    root = fields.String(allow_none=True, metadata={"description": "`private` or `client` for the two roots"})
-    client_access = fields.String()
+    root = fields.String(allow_none=True, validate=validate.OneOf(ROOTS),
+                         metadata={"description": "`private` or `client` for the two roots"})
+    client_access = fields.String(validate=validate.OneOf(CLIENT_ACCESS))
     created_at = Timestamp()
 
 
@@ -41,7 +54,8 @@ class FolderListSchema(Schema):
 class UploaderSchema(Schema):
     """Who uploaded: a staff member, a client user, or a person with a link (what he typed)."""
 
-    kind = fields.String(metadata={"description": "`staff`, `client` or `link`"})
+    kind = fields.String(validate=validate.OneOf(UPLOADER_KINDS),
+                         metadata={"description": "`staff`, `client` or `link`"})
     user_id = fields.UUID(allow_none=True)
     name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
@@ -55,13 +69,15 @@ class DocumentSchema(Schema):
     size = fields.Integer()
     content_type = fields.String(metadata={"description": "Sniffed from the content, not taken from the client"})
     sha256 = fields.String()
-    source = fields.String(metadata={"description": "`staff`, `portal`, `link`, `chat` or `email`"})
+    source = fields.String(validate=validate.OneOf(SOURCES),
+                           metadata={"description": "`staff`, `portal`, `link`, `chat` or `email`"})
     uploaded_by = fields.Method("_uploaded_by", metadata={"description": "UploaderSchema"})
     file_request_id = fields.UUID(allow_none=True)
     archive_id = fields.UUID(allow_none=True, metadata={"description": "The .zip this file was unpacked from"})
-    scan_status = fields.String(metadata={"description": "`not_scanned`, `pending`, `clean`, `infected` or `too_large` "
-                                                         "(too large to scan); only not_scanned and clean files can "
-                                                         "be downloaded"})
+    scan_status = fields.String(validate=validate.OneOf(SCAN_STATUSES),
+                                metadata={"description": "`not_scanned`, `pending`, `clean`, `infected` or "
+                                                         "`too_large` (too large to scan); only not_scanned and clean "
+                                                         "files can be downloaded"})
     new = fields.Method("_new", metadata={"description": "True until someone other than the uploader opens it"})
     created_at = Timestamp()
     updated_at = Timestamp()
@@ -219,7 +235,7 @@ class FileRequestEventSchema(Schema):
     account_id = fields.UUID()
     folder_id = fields.UUID()
     message = fields.String()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(FILE_REQUEST_STATUSES))
     link_id = fields.UUID(allow_none=True)
     created_by = fields.UUID(allow_none=True)
     created_at = Timestamp()
@@ -241,3 +257,128 @@ class PublicFileRequestSchema(Schema):
 class DoneUploadingSchema(Schema):
     uploader_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     uploader_email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+
+
+# -- events ---------------------------------------------------------------------------------
+# Each event's `data`, exactly (validation is strict). `firm_id` and, for every event here, the
+# account's `account_id` are in the envelope (shared.events).
+
+
+class DocumentEventSchema(DocumentSchema):
+    """A document as events carry it: DocumentSchema's dump, loadable so an event's data is checked."""
+
+    uploaded_by = fields.Nested(UploaderSchema, required=True)
+    new = fields.Boolean(required=True)
+
+
+class DeletedDocumentSchema(DocumentEventSchema):
+    """A deleted document, with the key of its bytes (removed once the deletion is committed)."""
+
+    object_key = fields.String(required=True)
+
+
+class FolderCreatedSchema(Schema):
+    folder = fields.Nested(FolderSchema, required=True)
+
+
+class DocumentCreatedSchema(Schema):
+    document = fields.Nested(DocumentEventSchema, required=True)
+
+
+class DocumentUpdatedSchema(Schema):
+    document = fields.Nested(DocumentEventSchema, required=True)
+    changed = fields.List(fields.String(), required=True, metadata={"description": "`name`, `folder_id`"})
+
+
+class DocumentDeletedSchema(Schema):
+    document = fields.Nested(DeletedDocumentSchema, required=True)
+
+
+class DocumentQuarantinedSchema(Schema):
+    """A virus scan's verdict that keeps the document quarantined for good."""
+
+    document = fields.Nested(DocumentEventSchema, required=True)
+    signature = fields.String(required=True, allow_none=True,
+                              metadata={"description": "What clamd found (infected), or why it could not scan"})
+
+
+class FileRequestChangedSchema(Schema):
+    file_request = fields.Nested(FileRequestEventSchema, required=True)
+
+
+class FileRequestSentSchema(Schema):
+    file_request = fields.Nested(FileRequestEventSchema, required=True)
+    recipients = fields.List(fields.String(), required=True, metadata={"description": "The addresses to email"})
+    firm_name = fields.String(required=True)
+    account_name = fields.String(required=True)
+
+
+class LinkUploaderSchema(Schema):
+    """What the person with a link typed (guest accounts ask for it)."""
+
+    name = fields.String(required=True, allow_none=True)
+    email = fields.String(required=True, allow_none=True)
+
+
+class ReceivedDocumentSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    size = fields.Integer(required=True)
+    content_type = fields.String(required=True)
+
+
+class FileRequestFilesReceivedSchema(Schema):
+    file_request = fields.Nested(FileRequestEventSchema, required=True)
+    uploader = fields.Nested(LinkUploaderSchema, required=True)
+    documents = fields.List(fields.Nested(ReceivedDocumentSchema), required=True,
+                            metadata={"description": "What this upload stored (a .zip and its files)"})
+    received_count = fields.Integer(required=True, metadata={"description": "Files received through the request"})
+
+
+class FileRequestDoneSchema(Schema):
+    file_request = fields.Nested(FileRequestEventSchema, required=True)
+    uploader = fields.Nested(LinkUploaderSchema, required=True)
+    received_count = fields.Integer(required=True)
+
+
+class ClientUserSchema(Schema):
+    """The client user, as crm's `authorize_account` names him."""
+
+    id = fields.UUID()
+    name = fields.String()
+    email = fields.String()
+
+
+class ClientDoneUploadingSchema(Schema):
+    account_id = fields.UUID(required=True)
+    account_name = fields.String(required=True)
+    user = fields.Nested(ClientUserSchema, required=True)
+
+
+FOLDER_CREATED = declare("documents", "folder_created", FolderCreatedSchema, "A staff member made a folder")
+DOCUMENT_CREATED = declare("documents", "document_created", DocumentCreatedSchema,
+                           "A document was stored (each file unpacked from a .zip too)")
+DOCUMENT_UPDATED = declare("documents", "document_updated", DocumentUpdatedSchema,
+                           "A document was renamed or moved")
+DOCUMENT_DELETED = declare("documents", "document_deleted", DocumentDeletedSchema,
+                           "A document was deleted; its bytes go when this event is handled")
+DOCUMENT_INFECTED = declare("documents", "document_infected", DocumentQuarantinedSchema,
+                            "The virus scan found something: the document stays quarantined (actor: none)")
+DOCUMENT_TOO_LARGE_TO_SCAN = declare("documents", "document_too_large_to_scan", DocumentQuarantinedSchema,
+                                     "The document is too large for the virus scanner: it stays quarantined "
+                                     "(actor: none)")
+FILE_REQUEST_CREATED = declare("documents", "file_request_created", FileRequestChangedSchema,
+                               "A staff member asked for files through a link")
+FILE_REQUEST_SENT = declare("documents", "file_request_sent", FileRequestSentSchema,
+                            "A file request is to be emailed to its recipients")
+FILE_REQUEST_UPDATED = declare("documents", "file_request_updated", FileRequestChangedSchema,
+                               "A file request's message changed")
+FILE_REQUEST_REVOKED = declare("documents", "file_request_revoked", FileRequestChangedSchema,
+                               "A file request was revoked: its link stopped working")
+FILE_REQUEST_FILES_RECEIVED = declare("documents", "file_request_files_received", FileRequestFilesReceivedSchema,
+                                      "Files arrived through a file request's link (actor: none)")
+FILE_REQUEST_DONE = declare("documents", "file_request_done", FileRequestDoneSchema,
+                            "The person with a file request's link pressed Done uploading after new files "
+                            "(actor: none)")
+CLIENT_DONE_UPLOADING = declare("documents", "client_done_uploading", ClientDoneUploadingSchema,
+                                "A client user pressed Done uploading in the portal")
