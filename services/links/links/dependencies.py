@@ -1,7 +1,5 @@
-"""`self.sealer`: the key that seals the tokens of retrievable links (links.sealing), read once at start.
-
-Config: `LINK_SEALING_KEY` in the nameko config, else the `PORTA_LINK_SEALING_KEY` setting.
-"""
+"""`self.sealer`: the key that seals the tokens of retrievable links (links.sealing), read once at start
+from the container's settings (`link_sealing_key`, PORTA_LINK_SEALING_KEY)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +7,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 
 from links.sealing import Sealer, SealingKeyError
-from shared.config import load_settings
+from shared.config import settings_of
 
 
 class LinkSealer(DependencyProvider):
@@ -17,10 +15,8 @@ class LinkSealer(DependencyProvider):
     answering invitations and failing the first file request later, or storing a token in clear."""
 
     def setup(self) -> None:
-        config = self.container.config
-        keys = config["LINK_SEALING_KEY"] if "LINK_SEALING_KEY" in config else load_settings().link_sealing_key
         try:
-            self.sealer = Sealer(keys)
+            self.sealer = Sealer(settings_of(self.container).link_sealing_key)
         except SealingKeyError as error:
             raise SealingKeyError(f"the links service cannot start: {error}") from None
 

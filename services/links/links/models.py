@@ -16,9 +16,8 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, Strin
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.contracts.links import KINDS
 from shared.outbox import messaging_tables
-
-KINDS = ("invitation", "file_request", "share", "signature", "payment", "client_request")
 
 
 def _now() -> datetime:

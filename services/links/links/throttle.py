@@ -63,9 +63,25 @@ def check(db: DbSession, key: str, *, max_failures: int = MAX_FAILURES, window: 
         raise Throttled("Too many wrong links from this address; try again later.")
 
 
+# Where a session remembers the wrong guesses counted in its transaction (see record_again).
+_COUNTED = "links.throttle.counted"
+
+
 def record_failure(db: DbSession, key: str, *, window: timedelta = WINDOW) -> int:
-    """Count one wrong guess of this address; returns its count. The caller must commit it even
-    though its call fails (see LinksService)."""
+    """Count one wrong guess of this address; returns its count. The call fails (a 404) and its
+    rollback would drop the count, so the session remembers it for `record_again`."""
+    db.info.setdefault(_COUNTED, []).append((key, window))
+    return _count(db, key, window)
+
+
+def record_again(db: DbSession) -> None:
+    """After the rollback of a call that failed on wrong guesses: count them again, in the transaction
+    the caller commits (`UnitOfWork.on_failure`), so a 404 still costs the address its guess."""
+    for key, window in db.info.pop(_COUNTED, []):
+        _count(db, key, window)
+
+
+def _count(db: DbSession, key: str, window: timedelta) -> int:
     table = FailedAttempt.__table__
     stmt = insert(table).values(address=key, failures=1, last_failure_at=func.now())
     # In DO UPDATE, `failed_attempts.*` is the row already there.

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from links import throttle
 from links.models import Link
+from shared.contracts.links import KINDS
 from shared.errors import Gone, NotFound, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,23 @@ class Revealed:
     id: str
     token: str | None
     live: bool
+
+
+def check_kind(kind: Any) -> str | None:
+    """The kind a public page asks for (None: any kind), or ValidationFailed."""
+    if kind is not None and kind not in KINDS:
+        raise ValidationFailed("Unknown link kind.", {"kind": [f"Must be one of: {', '.join(KINDS)}."]})
+    return kind
+
+
+def account_of(target: dict[str, Any]) -> uuid.UUID | None:
+    """The account a link concerns: its target when that is an account, else None."""
+    if target.get("type") != "account":
+        return None
+    try:
+        return uuid.UUID(str(target.get("id")))
+    except ValueError:
+        return None
 
 
 def new_token() -> str:
@@ -142,8 +160,8 @@ def _wrong_guess(db: DbSession, key: str) -> NotFound:
 
 def resolve(db: DbSession, token: str, address: str, kind: str | None = None) -> Link:
     """The live link of a token, used or not. Unknown (or another kind): NotFound, counted against
-    `address`, which the caller must commit; revoked, expired or used up: Gone; a throttled
-    address: Throttled, whatever the token."""
+    `address` (a call failing on it keeps the count with `throttle.record_again`); revoked, expired
+    or used up: Gone; a throttled address: Throttled, whatever the token."""
     key = throttle.client_key(address)
     throttle.check(db, key)
     found = _by_token(db, token, kind)

@@ -85,8 +85,15 @@ def user_target():
 
 
 @pytest.fixture
-def config(nameko_config, links_url):
-    return {**nameko_config, "DB_URI": links_url}
+def links_config(service_config, links_url):
+    """`links_config(link_sealing_key=...)`: config of a links container on the run's database, with any
+    settings field replaced."""
+    return lambda **settings: service_config("links", db_url=links_url, **settings)
+
+
+@pytest.fixture
+def config(links_config):
+    return links_config()
 
 
 @pytest.fixture

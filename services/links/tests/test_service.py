@@ -7,14 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import eventlet
 import pytest
+from nameko.amqp.publish import Publisher
 from nameko.exceptions import RemoteError
+from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import create_engine, inspect, text
 
 from links import throttle
 from links.sealing import SealingKeyError, new_key
 from links.service import LinksService
+from shared.contracts.crm import USER_ACTIVATED
 from shared.errors import PortaError
+from shared.events import envelope
 
 
 def invitation(firm, **extra):
@@ -169,14 +174,15 @@ def test_events_are_recorded_without_the_token(links, firm, address, links_url):
     engine = create_engine(links_url)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT event_type, payload FROM outbox WHERE payload->'link'->>'id' IN (:a, :b)"
-                                     " ORDER BY created_at"), {"a": issued["id"], "b": replacement["id"]}).all()
+            rows = conn.execute(text("SELECT event_type, payload->'data' AS data FROM outbox"
+                                     " WHERE payload->'data'->'link'->>'id' IN (:a, :b) ORDER BY created_at"),
+                                {"a": issued["id"], "b": replacement["id"]}).all()
     finally:
         engine.dispose()
-    assert [(r.event_type, r.payload["link"]["id"]) for r in rows] == [
+    assert [(r.event_type, r.data["link"]["id"]) for r in rows] == [
         ("link_issued", issued["id"]), ("link_revoked", issued["id"]), ("link_issued", replacement["id"]),
         ("link_redeemed", replacement["id"])]
-    assert all("token" not in r.payload["link"] for r in rows)
+    assert all("token" not in r.data["link"] for r in rows)
 
 
 def test_no_log_line_but_the_callers_own_debug_reply_carries_a_token(links, firm, address, caplog,
@@ -286,7 +292,7 @@ def test_a_revealed_token_is_in_no_table_event_stored_result_or_log_line(config,
 
 
 def test_a_service_with_another_key_reveals_nothing_and_warns_without_the_token(container_factory, config, firm,
-                                                                               porta_env, caplog):
+                                                                               links_config, porta_env, caplog):
     first = container_factory(LinksService, config)
     first.start()
     with ServiceRpcProxy("links", config, timeout=10) as proxy:
@@ -294,7 +300,7 @@ def test_a_service_with_another_key_reveals_nothing_and_warns_without_the_token(
     first.stop()
 
     caplog.set_level(logging.DEBUG)
-    wrong = container_factory(LinksService, {**config, "LINK_SEALING_KEY": new_key()})
+    wrong = container_factory(LinksService, links_config(link_sealing_key=new_key()))
     wrong.start()
     with ServiceRpcProxy("links", config, timeout=10) as proxy:
         assert proxy.reveal_links(str(firm), [issued["id"]]) == {
@@ -306,14 +312,58 @@ def test_a_service_with_another_key_reveals_nothing_and_warns_without_the_token(
 
     # Rotation: a new key first, the old one kept after it, still opens what the old one sealed.
     keys = f"{new_key()},{porta_env['PORTA_LINK_SEALING_KEY']}"
-    rotated = container_factory(LinksService, {**config, "LINK_SEALING_KEY": keys})
+    rotated = container_factory(LinksService, links_config(link_sealing_key=keys))
     rotated.start()
     with ServiceRpcProxy("links", config, timeout=10) as proxy:
         assert proxy.reveal_links(str(firm), [issued["id"]])["items"][0]["token"] == issued["token"]
 
 
 @pytest.mark.parametrize("key", ["", "CHANGE-ME"])
-def test_the_service_refuses_to_start_without_a_sealing_key(container_factory, config, key):
-    container = container_factory(LinksService, {**config, "LINK_SEALING_KEY": key})
+def test_the_service_refuses_to_start_without_a_sealing_key(container_factory, links_config, key):
+    container = container_factory(LinksService, links_config(link_sealing_key=key))
     with pytest.raises(SealingKeyError, match="links service cannot start.*PORTA_LINK_SEALING_KEY"):
         container.start()
+
+
+# -- events: the link's firm (and account) in the envelope; crm's events in ----------------------------------
+
+
+def test_an_event_names_the_links_firm_and_the_account_it_targets(links, firm, links_url):
+    account = str(uuid.uuid4())
+    to_account = links.issue_link({**invitation(firm), "kind": "share", "target": {"type": "account", "id": account}})
+    to_user = links.issue_link(invitation(firm))
+    rows = _rows(links_url, "SELECT payload FROM outbox WHERE payload->'data'->'link'->>'id' IN (:a, :b)",
+                 a=to_account["id"], b=to_user["id"])
+    envelopes = {row.payload["data"]["link"]["id"]: row.payload for row in rows}
+    assert {(e["source"], e["type"], e["firm_id"]) for e in envelopes.values()} == {
+        ("links", "link_issued", str(firm))}
+    assert envelopes[to_account["id"]]["account_id"] == account
+    assert envelopes[to_user["id"]]["account_id"] is None
+    assert "firm_id" not in envelopes[to_user["id"]]["data"]
+
+
+def test_wrong_tokens_at_redeem_over_rpc_count_too(links, address, raises_remote):
+    for _ in range(throttle.MAX_FAILURES):
+        with raises_remote("NotFound"):
+            links.redeem_link("y" * 43, address)
+    with raises_remote("Throttled"):
+        links.resolve_link("y" * 43, address)
+
+
+def test_an_activated_users_invitation_links_stop_working(container_factory, config, firm, address, raises_remote):
+    container = container_factory(LinksService, config)
+    container.start()
+    user = {"id": str(uuid.uuid4()), "firm_id": str(firm), "kind": "staff", "email": "emma@example.com",
+            "name": "Emma", "role": "employee", "rights": [], "status": "active",
+            "created_at": "2026-11-23T10:00:00Z"}
+    body = envelope(USER_ACTIVATED, {"user": user}, firm_id=firm, actor={"id": user["id"], "kind": "staff"})
+    exchange = get_event_exchange("crm", config)
+    with ServiceRpcProxy("links", config, timeout=10) as links:
+        issued = links.issue_link({**invitation(firm), "target": {"type": "user", "id": user["id"]}})
+        share = links.issue_link({**invitation(firm), "kind": "share", "target": {"type": "user", "id": user["id"]}})
+        with entrypoint_waiter(container, "on_user_activated", timeout=15):
+            Publisher(config["AMQP_URI"]).publish(body, exchange=exchange, routing_key=USER_ACTIVATED.name,
+                                                  declare=[exchange])
+        with raises_remote("Gone"):
+            links.resolve_link(issued["token"], address)
+        assert links.resolve_link(share["token"], address)["id"] == share["id"]  # only invitations

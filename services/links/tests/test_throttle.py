@@ -109,10 +109,6 @@ def test_addresses_of_one_ipv6_64_share_their_count(db, valid_token):
     assert tokens.resolve(db, valid_token, "2001:db8:7:2::1")
 
 
-def test_an_ipv4_mapped_ipv6_address_counts_as_its_ipv4_address():
-    assert throttle.client_key("::ffff:192.0.2.9") == throttle.client_key("192.0.2.9") == "192.0.2.9/32"
-
-
 @pytest.mark.parametrize("address", ["", "unknown", "192.0.2.300", None])
 def test_a_client_address_that_is_not_an_ip_is_refused(db, address, valid_token):
     with pytest.raises(ValidationFailed):

@@ -1,11 +1,11 @@
-"""The activity feed: every event of crm and links, as one line a firm's staff can read.
+"""The activity feed: every event of crm, links and documents, as one line a firm's staff can read.
 
-`describe` turns an event body (`{id, type, occurred_at, actor_id?, data}`, shared.outbox.event_body)
-into an `Entry`: the firm it belongs to, the account it concerns, who did it and a summary. It is
-table-driven: SUMMARIES says what each known event type reads as, FIRM_PATHS / ACCOUNT_PATHS where
-the firm and the account are in any payload. An event type missing from the table is still recorded,
-under a summary made from its name, as long as a firm can be found; `describe` never raises on a
-payload's shape, so an odd event cannot keep coming back to a handler that fails on it.
+`describe` turns an event envelope (shared.events: `{id, type, source, firm_id, account_id,
+occurred_at, actor, request_id, data}`) into an `Entry`: the firm and account are the envelope's,
+the actor is its user (staff or client), and SUMMARIES says what each known (source, type) reads
+as. An event type missing from the table is still recorded, under a summary made from its name;
+`describe` never raises on a payload's shape, so an odd event cannot keep coming back to a handler
+that fails on it. A message that is no envelope (no firm) is not described.
 
 Plain Python over a SQLAlchemy session, no nameko; the caller commits.
 """
@@ -23,49 +23,31 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from notifications.models import Activity, _now
-from shared.context import Principal
 from shared.paging import newest_first
 
 log = logging.getLogger(__name__)
 
 SUMMARY_MAX = 500
+# Actors the feed names: people. A link or the system did nothing a person can be credited with.
+USER_ACTORS = ("staff", "client")
 
-Path = tuple[str, ...]
 # A str.format template over the event's data ("{account[name]}"), or a function of the data.
 Summary = str | Callable[[dict[str, Any]], str]
-
-# Where an event names its firm, in the order tried. Events of crm calls made by a signed-in user
-# also carry the firm in their context (the call's principal), which `describe` falls back on.
-FIRM_PATHS: tuple[Path, ...] = (
-    ("firm_id",), ("firm", "id"), ("account", "firm_id"), ("member", "firm_id"), ("user", "firm_id"),
-    ("contact", "firm_id"), ("job", "firm_id"), ("link", "firm_id"), ("owner", "firm_id"),
-    ("file_request", "firm_id"),
-)
-ACCOUNT_PATHS: tuple[Path, ...] = (
-    ("account_id",), ("account", "id"), ("job", "account_id"), ("document", "account_id"),
-    ("folder", "account_id"), ("file_request", "account_id"),
-)
-# Events that happen without a signed-in user (signup, accepting an invitation): the user they name did it.
-SELF_ACTED: dict[tuple[str, str], Path] = {
-    ("crm", "firm_created"): ("owner", "id"),
-    ("crm", "user_activated"): ("user", "id"),
-}
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One feed line, as `record` stores it."""
+
+    id: uuid.UUID
+    source: str
+    event_type: str
     firm_id: uuid.UUID
     account_id: uuid.UUID | None
     actor_id: uuid.UUID | None
     summary: str
-
-
-def _get(data: Any, path: Path) -> Any:
-    for key in path:
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(key)
-    return data
+    data: dict[str, Any]
+    occurred_at: datetime
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -73,10 +55,6 @@ def _uuid(value: Any) -> uuid.UUID | None:
         return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
-
-
-def _first_uuid(data: Any, paths: tuple[Path, ...]) -> uuid.UUID | None:
-    return next((found for path in paths if (found := _uuid(_get(data, path)))), None)
 
 
 def _humanize(name: str) -> str:
@@ -189,48 +167,35 @@ def summarize(source: str, event_type: str, data: dict[str, Any]) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
 
 
-def _account_of(data: dict[str, Any]) -> uuid.UUID | None:
-    found = _first_uuid(data, ACCOUNT_PATHS)
-    target = _get(data, ("link", "target"))
-    if found is None and isinstance(target, Mapping) and target.get("type") == "account":
-        found = _uuid(target.get("id"))
-    return found
-
-
-def describe(source: str, event: dict[str, Any], principal: Principal | None = None) -> Entry | None:
-    """The feed entry of one event body, or None when no firm can be found for it.
-
-    `principal` is the context the event carries (the signed-in user of the call that emitted it):
-    the firm when the payload names none, and who did it when the event does not say.
-    """
-    data = event.get("data")
-    data = data if isinstance(data, dict) else {}
-    event_type = str(event.get("type") or "")
-    firm_id = _first_uuid(data, FIRM_PATHS) or _uuid(principal and principal.firm_id)
-    if firm_id is None:
-        return None
-    self_acted = SELF_ACTED.get((source, event_type))
-    actor_id = (_uuid(event.get("actor_id")) or _uuid(data.get("actor_id")) or _uuid(principal and principal.user_id)
-                or (_uuid(_get(data, self_acted)) if self_acted else None))
-    return Entry(firm_id, _account_of(data), actor_id, summarize(source, event_type, data))
-
-
-def _occurred_at(event: dict[str, Any]) -> datetime:
+def _occurred_at(value: Any) -> datetime:
     try:
-        when = datetime.fromisoformat(str(event["occurred_at"]))
-    except (KeyError, ValueError):
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
         return _now()
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def record(db: Session, source: str, event: dict[str, Any], entry: Entry) -> None:
-    """Add the entry of this event (its id is the event's: a second one is ignored)."""
+def describe(event: Mapping[str, Any]) -> Entry | None:
+    """The feed entry of one event envelope, or None when it names no firm (or has no id)."""
+    event_id, firm_id = _uuid(event.get("id")), _uuid(event.get("firm_id"))
+    if event_id is None or firm_id is None:
+        return None
+    data = event.get("data")
+    data = data if isinstance(data, dict) else {}
+    source, event_type = str(event.get("source") or ""), str(event.get("type") or "")
+    actor = event.get("actor")
+    actor_id = _uuid(actor.get("id")) if isinstance(actor, Mapping) and actor.get("kind") in USER_ACTORS else None
+    return Entry(event_id, source[:50], event_type[:100], firm_id, _uuid(event.get("account_id")), actor_id,
+                 summarize(source, event_type, data), data, _occurred_at(event.get("occurred_at")))
+
+
+def record(db: Session, entry: Entry) -> None:
+    """Add this entry (its id is the event's: a second one is ignored)."""
     db.execute(
         insert(Activity).values(
-            id=uuid.UUID(str(event["id"])), firm_id=entry.firm_id, account_id=entry.account_id,
-            actor_user_id=entry.actor_id, event_type=str(event["type"])[:100], source=source,
-            summary=entry.summary, data=event.get("data") if isinstance(event.get("data"), dict) else {},
-            occurred_at=_occurred_at(event), created_at=_now(),
+            id=entry.id, firm_id=entry.firm_id, account_id=entry.account_id, actor_user_id=entry.actor_id,
+            event_type=entry.event_type, source=entry.source, summary=entry.summary, data=entry.data,
+            occurred_at=entry.occurred_at, created_at=_now(),
         ).on_conflict_do_nothing(index_elements=[Activity.id])
     )
 

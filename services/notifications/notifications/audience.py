@@ -22,9 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# The categories a client may switch off (API.md, Accounts: "Notification categories").
-CATEGORIES = ("documents_upload", "documents_signature", "documents_approval", "chats_tasks", "proposals",
-              "organizers", "invoices_payments")
+from shared.contracts.crm import NOTIFICATION_CATEGORIES
+
+# The categories a client may switch off (API.md, Accounts: "Notification categories"): crm keeps them.
+CATEGORIES = NOTIFICATION_CATEGORIES
 
 NOTIFY_OFF = "notify_off"
 CATEGORY_OFF = "category_off"

@@ -1,6 +1,6 @@
 """`self.mail`: the SMTP sender, and delivery of the emails a call queued once that call committed.
 
-Config: `SMTP_HOST`, `SMTP_PORT`, `MAIL_FROM`; each falls back to its PORTA_* setting.
+The sender is the container's settings' (`smtp_host`, `smtp_port`, `mail_from`), made once at setup.
 """
 from __future__ import annotations
 
@@ -13,19 +13,14 @@ from sqlalchemy.orm import Session
 
 from notifications import outgoing
 from notifications.smtp import SmtpSender
-from shared.config import load_settings
+from shared.config import settings_of
 
 log = logging.getLogger(__name__)
 
 
 class Mailer(DependencyProvider):
     def setup(self) -> None:
-        config, settings = self.container.config, load_settings()
-        self.sender = SmtpSender(
-            host=config.get("SMTP_HOST") or settings.smtp_host,
-            port=int(config.get("SMTP_PORT") or settings.smtp_port),
-            mail_from=config.get("MAIL_FROM") or settings.mail_from,
-        )
+        self.sender = SmtpSender.from_settings(settings_of(self.container))
         self._after_commit: dict[Any, MailerWorker] = {}
 
     def get_dependency(self, worker_ctx: Any) -> MailerWorker:

@@ -124,18 +124,19 @@ def _request_text(item: InboxItem) -> tuple[str, str]:
     return f"{_files(item.count)} received for {label}", body
 
 
-def _request_items(db: Session, user_ids: Iterable[uuid.UUID], file_request: Mapping[str, Any]) -> list[InboxItem]:
-    firm_id, account_id = uuid.UUID(str(file_request["firm_id"])), uuid.UUID(str(file_request["account_id"]))
+def _request_items(db: Session, user_ids: Iterable[uuid.UUID], firm_id: uuid.UUID, account_id: uuid.UUID,
+                   file_request: Mapping[str, Any]) -> list[InboxItem]:
     request_id = uuid.UUID(str(file_request["id"]))
     return [_item(db, firm_id, user_id, account_id, FILE_REQUEST, request_id) for user_id in _in_order(user_ids)]
 
 
-def files_received(db: Session, user_ids: Iterable[uuid.UUID], file_request: Mapping[str, Any],
-                   uploader: Mapping[str, Any] | None, documents: list[Mapping[str, Any]],
-                   received_count: int) -> list[InboxItem]:
-    """Files arrived through a file request: each recipient's item of that request says how many so far
-    ("3 files received for “W-2 for 2025”"), unread. `received_count` is the request's total so far."""
-    items = _request_items(db, user_ids, file_request)
+def files_received(db: Session, user_ids: Iterable[uuid.UUID], firm_id: uuid.UUID, account_id: uuid.UUID,
+                   file_request: Mapping[str, Any], uploader: Mapping[str, Any] | None,
+                   documents: list[Mapping[str, Any]], received_count: int) -> list[InboxItem]:
+    """Files arrived through a file request of the firm's account: each recipient's item of that request
+    says how many so far ("3 files received for “W-2 for 2025”"), unread. `received_count` is the
+    request's total so far."""
+    items = _request_items(db, user_ids, firm_id, account_id, file_request)
     for item in items:
         data = _request_state(item, file_request, uploader, received_count)
         data["latest_documents"] = [{"id": _text(d.get("id")), "name": str(d.get("name") or "")}
@@ -145,11 +146,12 @@ def files_received(db: Session, user_ids: Iterable[uuid.UUID], file_request: Map
     return items
 
 
-def file_request_done(db: Session, user_ids: Iterable[uuid.UUID], file_request: Mapping[str, Any],
-                      uploader: Mapping[str, Any] | None, received_count: int) -> list[InboxItem]:
+def file_request_done(db: Session, user_ids: Iterable[uuid.UUID], firm_id: uuid.UUID, account_id: uuid.UUID,
+                      file_request: Mapping[str, Any], uploader: Mapping[str, Any] | None,
+                      received_count: int) -> list[InboxItem]:
     """The uploader pressed "done uploading": the same items say so, unread. Files that arrive later
     (a higher count than the done event's) make the item about them again."""
-    items = _request_items(db, user_ids, file_request)
+    items = _request_items(db, user_ids, firm_id, account_id, file_request)
     for item in items:
         data = _request_state(item, file_request, uploader, received_count)
         data["done_count"] = max(received_count, data.get("done_count") or 0)

@@ -12,9 +12,6 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.outbox import messaging_tables
 
-# `suppressed`: decided not to send (the client turned these emails off, the link is gone); never attempted.
-EMAIL_STATUSES = ("queued", "sent", "failed", "suppressed")
-
 
 def _now() -> datetime:
     """Clock time, not the transaction's start: rows made in one transaction keep their order."""

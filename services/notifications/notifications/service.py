@@ -1,10 +1,10 @@
-"""The notifications service's entrypoints: validate, call the domain, commit, dump."""
+"""The notifications service's entrypoints: validate, call the domain, dump; handlers of other services'
+events read the envelope (shared.events) for whose event it is, and `data` for the rest."""
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from marshmallow import Schema, ValidationError
 from marshmallow.validate import Email
@@ -14,24 +14,33 @@ from nameko.timer import timer
 from notifications import activity, audience, inbox, outgoing
 from notifications.dependencies import Mailer
 from notifications.models import SentEmail, messaging
-from notifications.schemas import (
-    ActivityPageSchema,
-    ActivityQuerySchema,
+from notifications.readers import (
     ClientDoneUploadingEventSchema,
     FileRequestDoneEventSchema,
     FileRequestSentEventSchema,
     FilesReceivedEventSchema,
+)
+from shared.context import Principal, require_principal
+from shared.contracts.crm import PORTAL_INVITATION_REQUESTED, TEAM_MEMBER_INVITED
+from shared.contracts.documents import (
+    CLIENT_DONE_UPLOADING,
+    FILE_REQUEST_DONE,
+    FILE_REQUEST_FILES_RECEIVED,
+    FILE_REQUEST_SENT,
+)
+from shared.contracts.notifications import (
+    ActivityPageSchema,
+    ActivityQuerySchema,
     InboxItemSchema,
     InboxPageSchema,
     InboxQuerySchema,
     SendEmailResultSchema,
     SendEmailSchema,
 )
-from shared.config import load_settings
-from shared.context import Principal, require_principal
 from shared.dependencies import Database
-from shared.entrypoints import event_handler, every_event, write
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.entrypoints import event_handler, every_event, idempotent, write
+from shared.errors import NotFound, ValidationFailed
+from shared.ids import parse_id
 from shared.rpc import rpc
 from shared.schemas import validated
 from shared.service import PortaService
@@ -43,14 +52,6 @@ SWEEP_INTERVAL = 5.0
 # How long an emailed invitation link works; a reinvite replaces it sooner.
 INVITATION_LIFETIME = timedelta(days=14)
 _is_email = Email()
-
-
-def _id(value: Any) -> uuid.UUID:
-    """A path id that is not a UUID names nothing: 404, like an id of another firm or user."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound("No such inbox item.") from None
 
 
 def _addresses(recipients: list[str]) -> list[str]:
@@ -100,28 +101,28 @@ class NotificationsService(PortaService):
             "firm_id": firm_id, "kind": "invitation", "target": {"type": "user", "id": user_id},
             "replace": True, "expires_at": (datetime.now(UTC) + INVITATION_LIFETIME).isoformat(),
         })
-        return f"{load_settings().base_url}/p/{link['token']}"
+        return f"{self.settings.base_url}/p/{link['token']}"
 
-    @event_handler("crm", "portal_invitation_requested")
+    @event_handler(PORTAL_INVITATION_REQUESTED)
     def on_portal_invitation_requested(self, event: dict) -> None:
-        data = event["data"]
-        self._queue({"firm_id": data["firm_id"], "to": data["email"], "template": "portal_invitation", "context": {
+        firm_id, data = event["firm_id"], event["data"]
+        self._queue({"firm_id": firm_id, "to": data["email"], "template": "portal_invitation", "context": {
             "firm_name": data["firm_name"], "account_name": data["account_name"],
             "recipient_name": data.get("first_name"),
-            "activation_url": self._invitation_url(data["firm_id"], data["user_id"]),
+            "activation_url": self._invitation_url(firm_id, data["user_id"]),
         }})
 
-    @event_handler("crm", "team_member_invited")
+    @event_handler(TEAM_MEMBER_INVITED)
     def on_team_member_invited(self, event: dict) -> None:
-        data, member = event["data"], event["data"]["member"]
-        self._queue({"firm_id": member["firm_id"], "to": member["email"], "template": "team_invitation", "context": {
+        firm_id, data, member = event["firm_id"], event["data"], event["data"]["member"]
+        self._queue({"firm_id": firm_id, "to": member["email"], "template": "team_invitation", "context": {
             "firm_name": data["firm_name"], "inviter_name": data["inviter_name"], "recipient_name": member["name"],
-            "accept_url": self._invitation_url(member["firm_id"], member["id"]),
+            "accept_url": self._invitation_url(firm_id, member["id"]),
         }})
 
     # -- documents: file request emails --------------------------------------------------------------
 
-    @event_handler("documents", "file_request_sent")
+    @event_handler(FILE_REQUEST_SENT)
     def on_file_request_sent(self, event: dict) -> None:
         """Email each recipient the request's upload page (template `file_request`).
 
@@ -134,7 +135,7 @@ class NotificationsService(PortaService):
         if data is None:
             return
         request = data["file_request"]
-        firm_id, account_id = str(request["firm_id"]), str(request["account_id"])
+        firm_id, account_id = event["firm_id"], event["account_id"]
         context = {"firm_name": data["firm_name"], "message": request["message"] or ""}
         upload_url = self._upload_url(firm_id, request["link_id"])
         for address in _addresses(data["recipients"]):
@@ -169,7 +170,7 @@ class NotificationsService(PortaService):
         if not link or not link.get("token") or not link.get("live"):
             log.warning("link %s of a file request is not live: nothing to email", link_id)
             return None
-        return f"{load_settings().base_url}/p/{link['token']}"
+        return f"{self.settings.base_url}/p/{link['token']}"
 
     def _suppress(self, firm_id: str, to: str, template: str, context: dict, reason: str) -> None:
         outgoing.record_suppressed(self.db.session, firm_id=uuid.UUID(firm_id), to=to, template=template,
@@ -185,7 +186,11 @@ class NotificationsService(PortaService):
                       exc.errors)
 
     def _event_data(self, schema: Schema, event: dict) -> dict | None:
-        """The event's data as `schema` loads it; None (logged, the event dropped) when it never could be."""
+        """The data of an event about an account, as `schema` loads it; None (logged, the event dropped)
+        when it never could be handled."""
+        if not event.get("account_id"):
+            log.error("event %s %s names no account and is dropped", event.get("type"), event["id"])
+            return None
         try:
             return schema.load(event.get("data"))
         except ValidationError as exc:
@@ -195,54 +200,48 @@ class NotificationsService(PortaService):
 
     # -- documents: the Inbox+ -------------------------------------------------------------------------
 
-    def _staff_to_tell(self, firm_id: uuid.UUID, account_id: uuid.UUID, also: list[uuid.UUID | None]
-                       ) -> list[uuid.UUID]:
-        """Who hears about something on this account: crm decides (`also` if still on the team, plus the
+    def _staff_to_tell(self, event: dict, also: list[uuid.UUID | None]) -> list[uuid.UUID]:
+        """Who hears about an event on an account: crm decides (`also` if still on the team, plus the
         account's assigned team; the owner and admins when that is nobody)."""
-        answer = self.crm.list_account_recipients(firm_id=str(firm_id), account_id=str(account_id),
+        answer = self.crm.list_account_recipients(firm_id=event["firm_id"], account_id=event["account_id"],
                                                   also=[str(u) for u in also if u])
         return [uuid.UUID(u) for u in answer["user_ids"]]
 
-    def _request_recipients(self, request: dict) -> list[uuid.UUID]:
-        return self._staff_to_tell(request["firm_id"], request["account_id"], [request["created_by"]])
-
-    @event_handler("documents", "file_request_files_received")
+    @event_handler(FILE_REQUEST_FILES_RECEIVED)
     def on_file_request_files_received(self, event: dict) -> None:
         """Files came in through a file request: its item, per recipient, says how many so far, unread."""
         data = self._event_data(FilesReceivedEventSchema(), event)
         if data is not None:
             request = data["file_request"]
-            inbox.files_received(self.db.session, self._request_recipients(request), request, data["uploader"],
-                                 data["documents"], data["received_count"])
+            inbox.files_received(self.db.session, self._staff_to_tell(event, [request["created_by"]]),
+                                 uuid.UUID(event["firm_id"]), uuid.UUID(event["account_id"]), request,
+                                 data["uploader"], data["documents"], data["received_count"])
 
-    @event_handler("documents", "file_request_done")
+    @event_handler(FILE_REQUEST_DONE)
     def on_file_request_done(self, event: dict) -> None:
         """A third party pressed "done uploading": the request's item says so, unread."""
         data = self._event_data(FileRequestDoneEventSchema(), event)
         if data is not None:
             request = data["file_request"]
-            inbox.file_request_done(self.db.session, self._request_recipients(request), request, data["uploader"],
-                                    data["received_count"])
+            inbox.file_request_done(self.db.session, self._staff_to_tell(event, [request["created_by"]]),
+                                    uuid.UUID(event["firm_id"]), uuid.UUID(event["account_id"]), request,
+                                    data["uploader"], data["received_count"])
 
-    @event_handler("documents", "client_done_uploading")
+    @event_handler(CLIENT_DONE_UPLOADING)
     def on_client_done_uploading(self, event: dict) -> None:
         """A portal client pressed "done uploading": the account's uploads item, per recipient, unread."""
         data = self._event_data(ClientDoneUploadingEventSchema(), event)
         if data is not None:
-            recipients = self._staff_to_tell(data["firm_id"], data["account_id"], [])
-            inbox.client_done_uploading(self.db.session, recipients, data["firm_id"], data["account_id"],
-                                        data["account_name"], data["user"])
+            inbox.client_done_uploading(self.db.session, self._staff_to_tell(event, []), uuid.UUID(event["firm_id"]),
+                                        uuid.UUID(event["account_id"]), data["account_name"], data["user"])
 
-    def _staff(self, refusal: str) -> Principal:
-        principal = require_principal(self.context.principal)
-        if principal.kind != "staff":
-            raise Forbidden(refusal)
-        return principal
+    def _staff(self) -> Principal:
+        return require_principal(self.context.principal).require_staff()
 
     @rpc
     def list_inbox(self, query: dict) -> dict:
         """The caller's own Inbox+, latest activity first: `{limit?, cursor?, unread?}` -> `{items, next_cursor}`."""
-        principal = self._staff("The Inbox+ is for the firm's staff.")
+        principal = self._staff()
         params = validated(InboxQuerySchema(), query)
         items, cursor = inbox.list_inbox(self.db.session, uuid.UUID(principal.firm_id), uuid.UUID(principal.user_id),
                                          params["unread"], params["limit"], params["cursor"])
@@ -252,9 +251,9 @@ class NotificationsService(PortaService):
     @write
     def mark_inbox_read(self, item_id: str) -> dict:
         """Mark one of the caller's own items read -> the item. Another user's or firm's item: NotFound."""
-        principal = self._staff("The Inbox+ is for the firm's staff.")
+        principal = self._staff()
         item = inbox.mark_read(self.db.session, uuid.UUID(principal.firm_id), uuid.UUID(principal.user_id),
-                               _id(item_id))
+                               parse_id(item_id, "inbox item"))
         return InboxItemSchema().dump(item)
 
     # -- the activity feed ------------------------------------------------------------------------
@@ -262,32 +261,31 @@ class NotificationsService(PortaService):
     @every_event("crm", "notifications.activity.crm")
     def record_crm_activity(self, event: dict) -> None:
         """Every crm event, whatever its type, becomes one feed entry."""
-        self._record_activity("crm", event)
+        self._record_activity(event)
 
     @every_event("links", "notifications.activity.links")
     def record_links_activity(self, event: dict) -> None:
         """Every links event, whatever its type, becomes one feed entry."""
-        self._record_activity("links", event)
+        self._record_activity(event)
 
     @every_event("documents", "notifications.activity.documents")
     def record_documents_activity(self, event: dict) -> None:
         """Every documents event, whatever its type, becomes one feed entry (and so every one of
         them has a queue to go to: the outbox relay publishes with `mandatory`)."""
-        self._record_activity("documents", event)
+        self._record_activity(event)
 
-    def _record_activity(self, source: str, event: dict) -> None:
-        entry = activity.describe(source, event, self.context.principal)
+    def _record_activity(self, event: dict) -> None:
+        entry = activity.describe(event)
         if entry is None:
-            log.debug("event %s.%s %s names no firm: not in the activity feed", source, event["type"], event["id"])
+            log.warning("event %s.%s %s names no firm: not in the activity feed", event.get("source"),
+                        event.get("type"), event["id"])
             return
-        activity.record(self.db.session, source, event, entry)
+        activity.record(self.db.session, entry)
 
     @rpc
     def list_activity(self, query: dict) -> dict:
         """The caller's firm's feed, newest first: `{limit?, cursor?, account_id?}` -> `{items, next_cursor}`."""
-        principal = require_principal(self.context.principal)
-        if principal.kind != "staff":
-            raise Forbidden("The activity feed is for the firm's staff.")
+        principal = self._staff()
         params = validated(ActivityQuerySchema(), query)
         items, cursor = activity.list_activity(self.db.session, uuid.UUID(principal.firm_id), params["account_id"],
                                                params["limit"], params["cursor"], self._visible_accounts())
@@ -300,6 +298,7 @@ class NotificationsService(PortaService):
         return None if visible["all"] else {uuid.UUID(i) for i in visible["ids"]}
 
     @timer(interval=SWEEP_INTERVAL)
+    @idempotent
     def sweep_emails(self) -> None:
         """Attempt queued emails whose next attempt is due (retries, and any an instance left behind)."""
         outgoing.deliver_due(self.db.session, self.mail.sender)

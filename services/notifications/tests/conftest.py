@@ -1,7 +1,7 @@
 """Notifications tests run on this run's migrated database, RabbitMQ vhost and SMTP server (devstack fixtures).
 
 Other services appear as stand-ins (`fake_crm`, `fake_links`: nameko services of the same name on the
-run's vhost); their events are published as their outbox relay publishes them (`fire`)."""
+run's vhost); their events are envelopes (`envelope`), published as their outbox relay publishes them (`fire`)."""
 from __future__ import annotations
 
 import contextlib
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from notifications.models import Activity, InboxItem, SentEmail, messaging
 from notifications.service import NotificationsService
 from shared.errors import NotFound
-from shared.outbox import event_body
 from shared.rpc import rpc
 
 
@@ -54,9 +53,15 @@ def db(engine):
 
 
 @pytest.fixture
-def config(nameko_config, notifications_url, engine):
-    """nameko config of a NotificationsService on the run's vhost and database (SMTP: the run's server)."""
-    return {**nameko_config, "DB_URI": notifications_url}
+def notifications_config(service_config, notifications_url, engine):
+    """`notifications_config(smtp_port=...)`: config of a NotificationsService on the run's vhost and database,
+    with any settings field replaced (SMTP: the run's server unless replaced)."""
+    return lambda **settings: service_config("notifications", db_url=notifications_url, **settings)
+
+
+@pytest.fixture
+def config(notifications_config):
+    return notifications_config()
 
 
 @pytest.fixture
@@ -207,15 +212,29 @@ def notifications(container_factory, config):
 OCCURRED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
+def _envelope(source, event_type, data, *, firm_id=None, account_id=None, actor=None, occurred_at=OCCURRED):
+    return {"id": str(uuid.uuid4()), "type": event_type, "source": source,
+            "firm_id": str(firm_id) if firm_id else None, "account_id": str(account_id) if account_id else None,
+            "occurred_at": occurred_at.isoformat(), "actor": actor, "request_id": None, "data": data}
+
+
+@pytest.fixture
+def envelope():
+    """`envelope(source, type, data, firm_id=..., account_id=..., actor=...)`: an event body as the outbox relay
+    publishes it (shared.events), made by hand so that a test may send any type and any data."""
+    return _envelope
+
+
 @pytest.fixture
 def fire(notifications, nameko_config):
-    """`fire(type, data, handler=..., body=...)`: one documents event as the outbox relay publishes it; returns
-    its body once `handler` (the notifications method that takes it) finished with it."""
+    """`fire(type, data, handler=..., firm_id=..., account_id=..., source="documents", body=...)`: one event as the
+    outbox relay publishes it; returns its body once `handler` (the notifications method that takes it) finished
+    with it."""
     publisher = Publisher(nameko_config["AMQP_URI"])
-    exchange = get_event_exchange("documents", nameko_config)
 
-    def send(event_type, data, *, handler, body=None):
-        body = body or event_body(uuid.uuid4(), event_type, data, OCCURRED)
+    def send(event_type, data, *, handler, firm_id=None, account_id=None, source="documents", body=None):
+        body = body or _envelope(source, event_type, data, firm_id=firm_id, account_id=account_id)
+        exchange = get_event_exchange(body["source"], nameko_config)
 
         def done(worker_ctx, result, exc_info):
             event = worker_ctx.args[0]

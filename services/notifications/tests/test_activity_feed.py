@@ -1,7 +1,7 @@
 """The activity feed over the run's RabbitMQ and database: crm and links events in, list_activity out.
 
 Events are published to `crm.events` / `links.events` as the outbox relay publishes them (the same
-body, routing key and `nameko.*` context headers).
+envelope, routing key and `nameko.*` context headers).
 """
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from notifications.models import Activity
 from notifications.service import NotificationsService
 from shared import entrypoints
 from shared.errors import Forbidden, Unauthorized, ValidationFailed
-from shared.outbox import event_body
 from shared.rpc import rpc
 
 OCCURRED = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -46,13 +45,21 @@ def container(container_factory, config):
     return container
 
 
+def emitted(envelope, source, event_type, data, context=None, **fields):
+    """The envelope of an event emitted in a call with this context: its actor is the caller, as
+    UnitOfWork.emit makes it by default; `fields`: firm_id, account_id."""
+    actor = {"id": context["user_id"], "kind": context["user_kind"]} if context and context.get("user_id") else None
+    return envelope(source, event_type, data, actor=actor, occurred_at=OCCURRED, **fields)
+
+
 @pytest.fixture
-def publish(nameko_config):
-    """`publish(source, type, data, context=...)`: one event as the outbox relay sends it; returns its body."""
+def publish(nameko_config, envelope):
+    """`publish(source, type, data, context=..., firm_id=..., account_id=...)`: one event as the outbox relay
+    sends it; returns its body."""
     publisher = Publisher(nameko_config["AMQP_URI"])
 
-    def send(source, event_type, data, *, context=None, body=None):
-        body = body or event_body(uuid.uuid4(), event_type, data, OCCURRED)
+    def send(source, event_type, data, *, context=None, body=None, **fields):
+        body = body or emitted(envelope, source, event_type, data, context, **fields)
         exchange = get_event_exchange(source, nameko_config)
         publisher.publish(body, exchange=exchange, routing_key=event_type, declare=[exchange],
                           headers={f"nameko.{k}": v for k, v in (context or {}).items()})
@@ -68,11 +75,12 @@ def handled(body, ok_only=True):
 
 
 @pytest.fixture
-def deliver(container, publish):
+def deliver(container, publish, envelope):
     """`deliver(source, type, data, ...)`: publish, and return once the feed's consumer handled the event."""
 
     def send(source, event_type, data, **kwargs):
-        body = kwargs.pop("body", None) or event_body(uuid.uuid4(), event_type, data, OCCURRED)
+        fields = {k: kwargs.pop(k) for k in ("firm_id", "account_id") if k in kwargs}
+        body = kwargs.pop("body", None) or emitted(envelope, source, event_type, data, kwargs.get("context"), **fields)
         with entrypoint_waiter(container, f"record_{source}_activity", callback=handled(body), timeout=15):
             publish(source, event_type, data, body=body, **kwargs)
         return body
@@ -101,7 +109,8 @@ def list_activity(config, context, **query):
 
 def test_a_crm_event_becomes_one_entry_with_its_firm_account_actor_and_summary(deliver, rows, staff):
     account = {"id": str(uuid.uuid4()), "name": "Smith Family", "type": "family", "guest": False}
-    body = deliver("crm", "account_created", {"account": account}, context=staff)
+    body = deliver("crm", "account_created", {"account": account}, context=staff, firm_id=staff["firm_id"],
+                   account_id=account["id"])
     [row] = rows()
     assert (str(row.id), row.source, row.event_type) == (body["id"], "crm", "account_created")
     assert (str(row.firm_id), str(row.account_id), str(row.actor_user_id)) == (
@@ -111,13 +120,14 @@ def test_a_crm_event_becomes_one_entry_with_its_firm_account_actor_and_summary(d
 
 
 def test_the_same_event_delivered_twice_makes_one_entry(deliver, rows, staff):
-    body = deliver("crm", "account_created", {"account": {"id": str(uuid.uuid4()), "name": "Twice"}}, context=staff)
+    body = deliver("crm", "account_created", {"account": {"id": str(uuid.uuid4()), "name": "Twice"}}, context=staff,
+                   firm_id=staff["firm_id"])
     deliver("crm", "account_created", body["data"], body=body, context=staff)
     assert [str(r.id) for r in rows()] == [body["id"]]
 
 
 def test_an_event_type_nobody_described_is_recorded_with_a_summary_from_its_name(deliver, rows, firm_id):
-    deliver("crm", "invoice_reminder_scheduled", {"firm_id": firm_id, "days": 3})
+    deliver("crm", "invoice_reminder_scheduled", {"days": 3}, firm_id=firm_id)
     [row] = rows()
     assert (str(row.firm_id), row.event_type, row.summary) == (firm_id, "invoice_reminder_scheduled",
                                                                "Invoice reminder scheduled")
@@ -131,12 +141,13 @@ def test_an_event_that_names_no_firm_is_skipped(deliver, rows):
 def test_links_events_are_recorded_too(deliver, rows, firm_id):
     link = {"id": str(uuid.uuid4()), "firm_id": firm_id, "kind": "invitation",
             "target": {"type": "user", "id": str(uuid.uuid4())}, "single_use": True}
-    deliver("links", "link_redeemed", {"link": link})
+    deliver("links", "link_redeemed", {"link": link}, firm_id=firm_id)
     [row] = rows()
     assert (row.source, str(row.firm_id), row.summary) == ("links", firm_id, "Invitation link used")
 
 
-def test_an_event_whose_handler_fails_is_requeued_and_recorded_later(container, publish, rows, staff, monkeypatch):
+def test_an_event_whose_handler_fails_is_requeued_and_recorded_later(container, publish, envelope, rows, staff,
+                                                                     monkeypatch):
     monkeypatch.setattr(entrypoints, "REQUEUE_PAUSE", 0.01)
     record, failures = activity.record, []
 
@@ -147,8 +158,8 @@ def test_an_event_whose_handler_fails_is_requeued_and_recorded_later(container, 
         record(*args, **kwargs)
 
     monkeypatch.setattr(activity, "record", flaky)
-    body = event_body(uuid.uuid4(), "account_created", {"account": {"id": str(uuid.uuid4()), "name": "Retry"}},
-                      OCCURRED)
+    body = emitted(envelope, "crm", "account_created", {"account": {"id": str(uuid.uuid4()), "name": "Retry"}},
+                   staff, firm_id=staff["firm_id"])
     with entrypoint_waiter(container, "record_crm_activity", callback=handled(body), timeout=15):
         publish("crm", "account_created", body["data"], body=body, context=staff)
     assert failures == [1]
@@ -159,7 +170,7 @@ def test_a_message_that_is_not_an_event_is_dropped_without_stopping_the_feed(con
                                                                              firm_id):
     with entrypoint_waiter(container, "record_crm_activity", timeout=15):
         publish("crm", "account_created", None, body=["not", "an", "event"])
-    deliver("crm", "something_happened", {"firm_id": firm_id})
+    deliver("crm", "something_happened", {}, firm_id=firm_id)
     assert [r.event_type for r in rows()] == ["something_happened"]
 
 
@@ -199,12 +210,12 @@ def employee(crm, monkeypatch):
 
 def add(engine, firm_id, account_id=None, summary="Something happened"):
     """One entry, recorded now (after every earlier one)."""
-    body = event_body(uuid.uuid4(), "something_happened", {"n": summary}, OCCURRED)
+    entry = Entry(uuid.uuid4(), "crm", "something_happened", uuid.UUID(firm_id),
+                  account_id and uuid.UUID(account_id), None, summary, {"n": summary}, OCCURRED)
     with Session(engine) as session:
-        activity.record(session, "crm", body, Entry(uuid.UUID(firm_id), account_id and uuid.UUID(account_id),
-                                                    None, summary))
+        activity.record(session, entry)
         session.commit()
-    return body["id"]
+    return str(entry.id)
 
 
 def test_list_activity_is_the_callers_firms_newest_first(crm, container, config, engine, staff, firm_id):
@@ -241,7 +252,8 @@ def test_pages_follow_the_cursor_through_every_entry_once(crm, container, config
 
 def test_an_item_has_the_documented_fields(crm, deliver, config, staff):
     account = {"id": str(uuid.uuid4()), "name": "Smith Family"}
-    body = deliver("crm", "account_created", {"account": account}, context=staff)
+    body = deliver("crm", "account_created", {"account": account}, context=staff, firm_id=staff["firm_id"],
+                   account_id=account["id"])
     [item] = list_activity(config, staff)["items"]
     assert item == {"id": body["id"], "event_type": "account_created", "account_id": account["id"],
                     "actor_id": staff["user_id"], "summary": "Account “Smith Family” created",

@@ -5,12 +5,13 @@ crm's answer about each address (`fake_crm.preferences`) and the links service (
 """
 from __future__ import annotations
 
+import functools
 import uuid
 
 import pytest
 
 from notifications.audience import CATEGORIES
-from shared.config import load_settings
+from shared.config import SETTINGS_KEY
 
 FIRM = str(uuid.uuid4())
 ACCOUNT = str(uuid.uuid4())
@@ -19,11 +20,18 @@ HANDLER = "on_file_request_sent"
 
 
 @pytest.fixture
-def link(fake_links, monkeypatch):
-    """The request's link, live, with its token."""
+def fire(fire):
+    """Events about the account ACCOUNT of the firm FIRM (their envelope says so)."""
+    return functools.partial(fire, firm_id=FIRM, account_id=ACCOUNT)
+
+
+@pytest.fixture
+def link(fake_links, config, monkeypatch):
+    """The request's link, live, with its token; `base`: where the service's links point."""
     link_id, token = str(uuid.uuid4()), f"upload-{uuid.uuid4().hex}"
     monkeypatch.setitem(fake_links.links, link_id, {"token": token, "live": True})
-    return {"id": link_id, "token": token, "url": f"{load_settings().base_url}/p/{token}"}
+    base = config[SETTINGS_KEY].base_url
+    return {"id": link_id, "token": token, "url": f"{base}/p/{token}", "base": base}
 
 
 @pytest.fixture
@@ -132,7 +140,7 @@ def test_an_invited_client_gets_the_banner_with_a_fresh_invitation_link(fake_crm
     assert issued["payload"]["firm_id"] == FIRM
     text, html = text_of(message), html_of(message)
     assert BANNER in text and BANNER in html
-    assert f"{load_settings().base_url}/p/activate-" in text and link["url"] in text  # both links
+    assert f"{link['base']}/p/activate-" in text and link["url"] in text  # both links
 
 
 def test_no_banner_and_no_invitation_link_for_anyone_else(fake_crm, fake_links, link, fire, mailbox, address,

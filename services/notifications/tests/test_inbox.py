@@ -15,7 +15,8 @@ JANE = {"name": "Jane Doe", "email": "jane@bank.example"}
 
 @pytest.fixture
 def request_():
-    """A file request (as the documents service describes it), new for each test."""
+    """A file request (as the documents service describes it, with the firm and account of its events'
+    envelope), new for each test."""
     return {"id": uuid.uuid4(), "firm_id": FIRM, "account_id": ACCOUNT, "folder_id": uuid.uuid4(),
             "link_id": uuid.uuid4(), "message": "W-2 for 2025\nPlease also send the 1099s.", "created_by": None}
 
@@ -30,13 +31,15 @@ def docs(*names):
 
 
 def received(db, users, request_, count, *names, uploader=JANE):
-    items = inbox.files_received(db, users, request_, uploader, docs(*names), count)
+    firm, account = request_["firm_id"], request_["account_id"]
+    items = inbox.files_received(db, users, firm, account, request_, uploader, docs(*names), count)
     db.commit()
     return items
 
 
 def done(db, users, request_, count, uploader=JANE):
-    items = inbox.file_request_done(db, users, request_, uploader, count)
+    firm, account = request_["firm_id"], request_["account_id"]
+    items = inbox.file_request_done(db, users, firm, account, request_, uploader, count)
     db.commit()
     return items
 

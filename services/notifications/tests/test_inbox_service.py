@@ -5,6 +5,7 @@ about whom to tell is a stand-in (`fake_crm.recipients`).
 """
 from __future__ import annotations
 
+import functools
 import uuid
 
 import pytest
@@ -34,6 +35,12 @@ def files_received(fr, count, *names):
     return {"file_request": fr, "uploader": UPLOADER, "received_count": count,
             "documents": [{"id": str(uuid.uuid4()), "name": n, "size": 100, "content_type": "application/pdf"}
                           for n in names]}
+
+
+@pytest.fixture
+def fire(fire):
+    """Events about the account ACCOUNT of the firm FIRM (their envelope says so)."""
+    return functools.partial(fire, firm_id=FIRM, account_id=ACCOUNT)
 
 
 @pytest.fixture
@@ -119,7 +126,7 @@ def test_done_uploading_updates_the_requests_items_once_per_event(recipients, fi
 
 
 def test_a_portal_clients_done_uploading_makes_an_item_per_recipient_for_the_account(recipients, fire, items):
-    fire("client_done_uploading", {"firm_id": FIRM, "account_id": ACCOUNT, "account_name": "Smith Family",
+    fire("client_done_uploading", {"account_id": ACCOUNT, "account_name": "Smith Family",
                                    "user": {"id": str(uuid.uuid4()), "name": "Cleo", "email": "cleo@x.example"}},
          handler="on_client_done_uploading")
     found = items()
@@ -135,6 +142,12 @@ def test_an_event_that_lacks_what_the_inbox_needs_is_dropped_without_stopping_th
     fire("file_request_files_received", files_received(file_request(), 1, "a.pdf"),
          handler="on_file_request_files_received")
     assert len(items()) == 2
+
+
+def test_an_event_whose_envelope_names_no_account_is_dropped(recipients, fire, items):
+    fire("file_request_files_received", files_received(file_request(), 1, "a.pdf"), account_id=None,
+         handler="on_file_request_files_received")
+    assert items() == [] and recipients.calls == []
 
 
 # -- list_inbox and mark_inbox_read ---------------------------------------------------------------------

@@ -4,11 +4,10 @@ from __future__ import annotations
 import logging
 import smtplib
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import make_msgid
 
 import eventlet
-import pytest
 from psycogreen.eventlet import patch_psycopg
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -156,11 +155,6 @@ def test_two_sweepers_at_once_send_each_email_exactly_once(db, engine):
     assert all(s.sent for s in senders)  # both took part
     db.expire_all()
     assert {(e.status, e.attempts) for e in db.scalars(select(SentEmail))} == {("sent", 1)}
-
-
-@pytest.mark.parametrize("attempts,expected", [(1, 30), (2, 60), (6, 960), (7, 1800), (50, 1800)])
-def test_retry_delay_doubles_up_to_its_cap(attempts, expected):
-    assert outgoing.retry_delay(attempts) == timedelta(seconds=expected)
 
 
 def test_a_suppressed_email_is_recorded_with_its_reason_and_never_attempted(db):

@@ -71,8 +71,8 @@ def test_the_first_attempt_is_made_right_after_the_call_not_at_the_next_sweep(co
 
 
 def test_while_smtp_is_unreachable_the_email_stays_queued_with_its_error(
-        container_factory, config, smtp_gate, mailbox, emails, eventually, to):
-    container_factory(NotificationsService, {**config, "SMTP_PORT": smtp_gate.port}).start()
+        container_factory, config, notifications_config, smtp_gate, mailbox, emails, eventually, to):
+    container_factory(NotificationsService, notifications_config(smtp_port=smtp_gate.port)).start()
     assert send(config, to)["status"] == "queued"
     row = eventually(lambda: next((e for e in emails() if e.last_error), None))
     assert (row.status, row.attempts) == ("queued", 1)
@@ -83,8 +83,8 @@ def test_while_smtp_is_unreachable_the_email_stays_queued_with_its_error(
 
 
 def test_once_smtp_answers_the_sweep_delivers_a_queued_email_exactly_once(
-        container_factory, config, smtp_gate, engine, mailbox, emails, eventually, to):
-    container = container_factory(NotificationsService, {**config, "SMTP_PORT": smtp_gate.port})
+        container_factory, config, notifications_config, smtp_gate, engine, mailbox, emails, eventually, to):
+    container = container_factory(NotificationsService, notifications_config(smtp_port=smtp_gate.port))
     container.start()
     send(config, to)
     eventually(lambda: any(e.last_error for e in emails()))

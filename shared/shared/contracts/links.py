@@ -2,7 +2,7 @@
 
 Its callers are other services acting for a firm, and the gateway for the public `/p/{token}`
 pages. No schema here dumps a token except IssuedLinkSchema, the reply to `issue_link`, and
-RevealedLinksSchema, the reply to `reveal_links` (never stored either).
+RevealedLinksSchema, the reply to `reveal_links` (never stored either), and no event carries one.
 """
 from __future__ import annotations
 
@@ -10,8 +10,13 @@ from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
 
-from links.models import KINDS
+from shared.events import declare
 from shared.schemas import Timestamp
+
+KINDS = ("invitation", "file_request", "share", "signature", "payment", "client_request")
+# Why a link stopped working before its time: revoked by its firm, replaced by a new link of the same
+# target (`replace`), or revoked with every link of its target (the invitation was accepted, ...).
+REVOKE_REASONS = ("revoked", "replaced", "target_revoked")
 
 
 class TargetSchema(Schema):
@@ -94,3 +99,37 @@ class RevealedLinksSchema(Schema):
     """The reply to `reveal_links`: it carries raw tokens, so it is never stored nor logged."""
 
     items = fields.List(fields.Nested(RevealedLinkSchema))
+
+
+# -- events -------------------------------------------------------------------------------------------
+# Each carries the link as LinkSchema dumps it (never its token). The envelope's firm_id is the link's
+# firm, its account_id the target's id when the target is an account.
+
+
+class LinkEventLinkSchema(Schema):
+    """A link as events carry it: every field of LinkSchema, always present."""
+
+    id = fields.UUID(required=True)
+    firm_id = fields.UUID(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    target = fields.Nested(TargetSchema, required=True)
+    expires_at = Timestamp(required=True, allow_none=True)
+    single_use = fields.Boolean(required=True)
+    used_at = Timestamp(required=True, allow_none=True)
+    revoked_at = Timestamp(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+
+
+class LinkEventSchema(Schema):
+    link = fields.Nested(LinkEventLinkSchema, required=True)
+
+
+class LinkRevokedSchema(LinkEventSchema):
+    reason = fields.String(required=True, validate=validate.OneOf(REVOKE_REASONS))
+
+
+LINK_ISSUED = declare("links", "link_issued", LinkEventSchema, "A link was issued (its token only went to the caller)")
+LINK_REVOKED = declare("links", "link_revoked", LinkRevokedSchema,
+                       "A link stopped working before its time; `reason` says why")
+LINK_REDEEMED = declare("links", "link_redeemed", LinkEventSchema,
+                        "A link was used on its public page (an invitation accepted, ...)")

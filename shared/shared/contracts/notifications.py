@@ -5,15 +5,20 @@ with InboxQuerySchema, InboxPageSchema and InboxItemSchema.
 
 Each email template has a context schema naming the variables it needs: a send with a missing,
 misspelt or malformed variable is refused at the call (422) instead of failing later in the queue.
+
+The service emits no events. What it reads from other services' events is its own business
+(notifications.readers), not part of this contract.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from notifications.models import EMAIL_STATUSES
 from shared.schemas import PageQuerySchema, Timestamp, page_schema
+
+# `suppressed`: decided not to send (the client turned these emails off, the link is gone); never attempted.
+EMAIL_STATUSES = ("queued", "sent", "failed", "suppressed")
 
 
 def _url(**kwargs: Any) -> fields.Url:
@@ -138,69 +143,3 @@ class InboxItemSchema(Schema):
 
 
 InboxPageSchema = page_schema(InboxItemSchema, "InboxPage")
-
-
-# -- events of other services -------------------------------------------------------------------------
-# What the handlers read from an event's `data`; fields they do not use are ignored, so a producer may
-# add fields freely. An event these refuse can never be handled: it is logged and dropped.
-
-
-class _EventData(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-
-class FileRequestRefSchema(_EventData):
-    id = fields.UUID(required=True)
-    firm_id = fields.UUID(required=True)
-    account_id = fields.UUID(required=True)
-    folder_id = fields.UUID(load_default=None, allow_none=True)
-    message = fields.String(load_default="", allow_none=True)
-    link_id = fields.UUID(load_default=None, allow_none=True)
-    created_by = fields.UUID(load_default=None, allow_none=True)
-
-
-class PersonRefSchema(_EventData):
-    id = fields.UUID(load_default=None, allow_none=True)
-    name = fields.String(load_default="", allow_none=True)
-    email = fields.String(load_default="", allow_none=True)
-
-
-class DocumentRefSchema(_EventData):
-    id = fields.UUID(required=True)
-    name = fields.String(required=True)
-
-
-class FilesReceivedEventSchema(_EventData):
-    """documents.file_request_files_received"""
-
-    file_request = fields.Nested(FileRequestRefSchema, required=True)
-    uploader = fields.Nested(PersonRefSchema, load_default=None, allow_none=True)
-    documents = fields.List(fields.Nested(DocumentRefSchema), load_default=list)
-    received_count = fields.Integer(required=True, validate=validate.Range(min=0))
-
-
-class FileRequestDoneEventSchema(_EventData):
-    """documents.file_request_done"""
-
-    file_request = fields.Nested(FileRequestRefSchema, required=True)
-    uploader = fields.Nested(PersonRefSchema, load_default=None, allow_none=True)
-    received_count = fields.Integer(required=True, validate=validate.Range(min=0))
-
-
-class ClientDoneUploadingEventSchema(_EventData):
-    """documents.client_done_uploading"""
-
-    firm_id = fields.UUID(required=True)
-    account_id = fields.UUID(required=True)
-    account_name = fields.String(required=True)
-    user = fields.Nested(PersonRefSchema, required=True)
-
-
-class FileRequestSentEventSchema(_EventData):
-    """documents.file_request_sent; each recipient address is checked on its own when it is sent to."""
-
-    file_request = fields.Nested(FileRequestRefSchema, required=True)
-    recipients = fields.List(fields.String(), required=True)
-    firm_name = fields.String(required=True)
-    account_name = fields.String(load_default=None, allow_none=True)

@@ -5,7 +5,7 @@ import pytest
 from jinja2 import UndefinedError
 
 from notifications.rendering import TEMPLATE_DIR, build_message, render, template_names
-from notifications.schemas import TEMPLATE_CONTEXTS
+from shared.contracts.notifications import TEMPLATE_CONTEXTS
 
 TEAM = {"firm_name": "Acme CPA", "inviter_name": "Olive Owner", "recipient_name": "Emma",
         "accept_url": "https://porta.example/accept?token=tok-123&x=1"}

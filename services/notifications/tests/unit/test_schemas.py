@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from notifications.schemas import SendEmailSchema
+from shared.contracts.notifications import SendEmailSchema
 from shared.errors import ValidationFailed
 from shared.schemas import validated
 
