@@ -8,12 +8,16 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="porta
 
 from prometheus_client import multiprocess  # noqa: E402
 
-bind = f"{os.environ.get('PORTA_HTTP_HOST', '127.0.0.1')}:{os.environ.get('PORTA_HTTP_PORT', '8080')}"
+from shared.config import load_settings  # noqa: E402
+
+# gunicorn's master is a composition root of its own; each worker reads settings again in gateway.wsgi.
+settings = load_settings()
+bind = f"{settings.http_host}:{settings.http_port}"
 worker_class = "gthread"
 workers = int(os.environ.get("PORTA_GATEWAY_WORKERS", "2"))
 threads = int(os.environ.get("PORTA_GATEWAY_THREADS", "16"))
 # Longer than the RPC timeout, so a slow service gets a 504 from us, not a killed worker.
-timeout = int(float(os.environ.get("PORTA_RPC_TIMEOUT", "10"))) + 20
+timeout = int(settings.rpc_timeout) + 20
 graceful_timeout = 20
 accesslog = None  # the metrics middleware counts requests; paths may carry link tokens
 # gunicorn 27 opens a control socket at one fixed path per user; several gateways would fight over it.

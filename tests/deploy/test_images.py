@@ -87,7 +87,18 @@ def test_dockerfile_installs_with_constraints_and_old_setuptools(kind):
     if kind == "service":
         assert '"./services/${SERVICE}"' in packages
     else:
-        assert "./services/*/" in packages
+        assert packages == "pip install -c constraints.txt ./shared ./services/gateway"
+
+
+def test_the_gateway_image_holds_nothing_of_any_service():
+    """The gateway speaks to the services through shared.contracts only: no service package is
+    copied into its build or sent in its build context."""
+    instructions = dockerfile_instructions(DOCKERFILES["gateway"])
+    copied = copy_sources(instructions, "gateway")
+    assert {s for s in copied if s.startswith("services")} == {"services/gateway"}, copied
+    rules = dockerignore_rules(DEPLOY / "Dockerfile.gateway.dockerignore")
+    for service in nameko_services():
+        assert dockerignore_excludes(rules, f"services/{service}/pyproject.toml"), service
 
 
 def test_service_dockerfile_requires_and_records_the_service():
@@ -147,7 +158,8 @@ def test_dockerignore_keeps_local_litter_out(kind):
     for litter in (".venv/bin/python", ".git/HEAD", "var/x", "shared/shared/__pycache__/config.cpython-311.pyc",
                    "services/crm/porta_crm.egg-info/PKG-INFO", "services/crm/tests/conftest.py", "bench/x.py"):
         assert dockerignore_excludes(rules, litter), f"{litter} would be sent to the builder"
-    for needed in ("constraints.txt", "shared/pyproject.toml", "services/crm/alembic.ini", "deploy/healthcheck.py"):
+    service_file = "services/crm/alembic.ini" if kind == "service" else "services/gateway/gunicorn.conf.py"
+    for needed in ("constraints.txt", "shared/pyproject.toml", service_file, "deploy/healthcheck.py"):
         assert not dockerignore_excludes(rules, needed), needed
 
 

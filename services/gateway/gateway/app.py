@@ -1,10 +1,11 @@
 """The gateway's app factory: routes, middleware and the error mapping, with collaborators injected."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import falcon
-from swagger_ui import api_doc
+from swagger_ui.core import ApplicationDocument
 
 from gateway import errors
 from gateway.media import Request, json_handlers, request_handlers
@@ -27,7 +28,7 @@ from gateway.resources import (
     team,
 )
 from gateway.transfer import FileTransfer
-from shared.config import Settings, load_settings
+from shared.config import Settings
 from shared.storage import ObjectStore
 
 
@@ -86,10 +87,10 @@ def routes(rpc: Any, transfer: FileTransfer) -> list[tuple[str, Any]]:
     ]
 
 
-def create_app(rpc: Any, settings: Settings | None = None, store: ObjectStore | None = None) -> falcon.App:
+def create_app(rpc: Any, settings: Settings, store: ObjectStore | None = None) -> falcon.App:
     """`rpc` is anything with `call(service, method, context=..., **kwargs)`: tests pass a fake.
-    `store` is the object store the file bytes stream to and from."""
-    settings = settings or load_settings()
+    `settings` come from the composition root (gateway.wsgi reads the environment once).
+    `store` is the object store the file bytes stream to and from (default: the one `settings` name)."""
     store = store or ObjectStore.from_settings(settings)
     app = falcon.App(request_type=Request, middleware=[
         RequestIdMiddleware(), ClientAddressMiddleware(settings.trusted_proxies), MetricsMiddleware(),
@@ -102,5 +103,18 @@ def create_app(rpc: Any, settings: Settings | None = None, store: ObjectStore | 
     for template, resource in table:
         app.add_route(template, resource)
     app.add_route("/openapi.json", system.OpenApi(build_spec([*table, ("/openapi.json", system.OpenApi({}))])))
-    api_doc(app, config_url="/openapi.json", url_prefix="/docs", title="Porta API")
+    add_docs(app, "/docs", "/openapi.json")
     return app
+
+
+def add_docs(app: falcon.App, prefix: str, spec_url: str) -> None:
+    """Swagger UI at `prefix`: swagger_ui's page and static files, served by our own public
+    resource (the library's own route classes declare no `auth`)."""
+    doc = ApplicationDocument(app, config_url=spec_url, url_prefix=prefix, title="Porta API")
+    # The page reads our /openapi.json itself: swagger_ui's own route for it fetches `config_url`
+    # with urllib, which fails on a relative URL (that route answered 500).
+    doc.parameters["url"] = json.dumps(spec_url)
+    page = system.DocsPage(doc.doc_html)
+    app.add_route(prefix, page)
+    app.add_route(f"{prefix}/", page)
+    app.add_static_route(doc.static_uri_absolute, doc.static_dir)

@@ -52,15 +52,24 @@ class ClientAddressMiddleware:
         req.context.client_address = address
 
 
+def required_auth(resource: Any) -> str | None:
+    """Who may call `resource`: its `auth`, "staff" | "client" | "any" | None (public). A resource
+    that declares nothing is for staff, so one added without a thought is closed, not open."""
+    return getattr(resource, "auth", "staff")
+
+
 class AuthMiddleware:
-    """Resources declare `auth = "staff" | "client" | "any" | None`; a token of the other kind is a 403."""
+    """Checks the bearer token against the resource's `required_auth`; a token of the other kind is a 403."""
 
     def __init__(self, rpc: Any) -> None:
         self.rpc = rpc
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict) -> None:
-        required = getattr(resource, "auth", None)
-        if resource is None or required is None or req.method == "OPTIONS":
+        # No resource: no route matched (a 404) or a static route (the docs page's files).
+        if resource is None or req.method == "OPTIONS":
+            return
+        required = required_auth(resource)
+        if required is None:
             return
         scheme, _, token = (req.auth or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():

@@ -9,6 +9,8 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from gateway.middleware import required_auth
+
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 ERROR_TEXT = {
     400: "Malformed body", 401: "No or bad token", 403: "Not allowed", 404: "Unknown, or another firm's",
@@ -77,7 +79,7 @@ def build_spec(routes: Iterable[tuple[str, Any]], *, title: str = "Porta API", v
             responder = getattr(resource, f"on_{method}", None)
             if responder is None:
                 continue
-            operations[method] = _operation(responder, getattr(resource, "auth", None), params)
+            operations[method] = _operation(responder, required_auth(resource), params)
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 

@@ -1,4 +1,6 @@
-"""gunicorn's entry: `gunicorn -c services/gateway/gunicorn.conf.py gateway.wsgi:app`."""
+"""gunicorn's entry: `gunicorn -c services/gateway/gunicorn.conf.py gateway.wsgi:app`.
+
+The composition root: the one place a worker process reads its settings from the environment."""
 from gateway.app import create_app
 from gateway.rpc import RpcClient
 from shared.config import load_settings

@@ -1,14 +1,16 @@
-"""Gateway unit tests: the real app over a fake RPC client, no broker."""
+"""Fixtures of every gateway test: a fake RPC client and the tokens it knows.
+
+Tests in unit/ run the real app over this fake, with nothing else running; test_transfer.py adds
+the real S3 server, test_rpc.py the real broker and the real RPC client.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-import falcon.testing
 import pytest
 
-from gateway.app import create_app
-from shared.config import Settings
+from shared.errors import Unauthorized
 
 STAFF = {"session_id": "s1", "user_id": "u1", "firm_id": "f1", "kind": "staff"}
 CLIENT = {**STAFF, "kind": "client"}
@@ -26,8 +28,6 @@ class FakeRpc:
              **kwargs: Any) -> Any:
         self.calls.append((service, method, dict(context or {}), kwargs))
         if (service, method) == ("crm", "authenticate"):
-            from shared.errors import Unauthorized
-
             if kwargs["token"] not in self.tokens:
                 raise Unauthorized("The token is unknown, expired or revoked.")
             return self.tokens[kwargs["token"]]
@@ -43,11 +43,6 @@ class FakeRpc:
 @pytest.fixture
 def rpc() -> FakeRpc:
     return FakeRpc()
-
-
-@pytest.fixture
-def client(rpc: FakeRpc) -> falcon.testing.TestClient:
-    return falcon.testing.TestClient(create_app(rpc, Settings(max_json_body=1024)))
 
 
 @pytest.fixture

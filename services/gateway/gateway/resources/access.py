@@ -5,8 +5,8 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import AccessListSchema, AccessPatchSchema, AccessSchema, BulkAccessSchema, CategoriesSchema
 from gateway.openapi import operation
+from shared.contracts.crm import AccessListSchema, AccessPatchSchema, AccessSchema, BulkAccessSchema, CategoriesSchema
 
 
 class AccountAccess:

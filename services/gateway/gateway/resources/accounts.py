@@ -5,9 +5,15 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import AccountCreateSchema, AccountPageSchema, AccountPatchSchema, AccountQuerySchema, AccountSchema
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
+from shared.contracts.crm import (
+    AccountCreateSchema,
+    AccountPageSchema,
+    AccountPatchSchema,
+    AccountQuerySchema,
+    AccountSchema,
+)
 
 
 class AccountsCollection:

@@ -7,7 +7,7 @@ import falcon
 
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
-from notifications.schemas import ActivityPageSchema, ActivityQuerySchema
+from shared.contracts.notifications import ActivityPageSchema, ActivityQuerySchema
 
 
 class Activity:

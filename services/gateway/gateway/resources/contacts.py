@@ -5,8 +5,8 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import ContactCreateSchema, ContactLinkSchema, ContactPatchSchema, ContactSchema
 from gateway.openapi import operation
+from shared.contracts.crm import ContactCreateSchema, ContactLinkSchema, ContactPatchSchema, ContactSchema
 
 
 class ContactsCollection:

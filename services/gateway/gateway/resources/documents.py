@@ -6,7 +6,10 @@ from typing import Any
 import falcon
 from marshmallow import Schema, fields
 
-from documents.schemas import (
+from gateway.openapi import operation
+from gateway.resources.paging import page_query
+from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
+from shared.contracts.documents import (
     DocumentListSchema,
     DocumentPageSchema,
     DocumentPatchSchema,
@@ -16,9 +19,6 @@ from documents.schemas import (
     FolderListSchema,
     FolderSchema,
 )
-from gateway.openapi import operation
-from gateway.resources.paging import page_query
-from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
 
 UPLOAD_ERRORS = (404, 409, 413, 415, 422)
 

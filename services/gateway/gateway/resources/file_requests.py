@@ -5,15 +5,15 @@ from typing import Any
 
 import falcon
 
-from documents.schemas import (
+from gateway.openapi import operation
+from gateway.resources.paging import page_query
+from shared.contracts.documents import (
     FileRequestCreateSchema,
     FileRequestPageSchema,
     FileRequestPatchSchema,
     FileRequestResendSchema,
     FileRequestSchema,
 )
-from gateway.openapi import operation
-from gateway.resources.paging import page_query
 from shared.schemas import PageQuerySchema
 
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import LoginResultSchema, LoginSchema, MeSchema, SignupResultSchema, SignupSchema
 from gateway.openapi import operation
+from shared.contracts.crm import LoginResultSchema, LoginSchema, MeSchema, SignupResultSchema, SignupSchema
 
 
 class Signup:

@@ -7,7 +7,7 @@ import falcon
 
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
-from notifications.schemas import InboxItemSchema, InboxPageSchema, InboxQuerySchema
+from shared.contracts.notifications import InboxItemSchema, InboxPageSchema, InboxQuerySchema
 
 
 class Inbox:

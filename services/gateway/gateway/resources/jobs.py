@@ -5,9 +5,9 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import JobCreateSchema, JobPageSchema, JobPatchSchema, JobSchema
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
+from shared.contracts.crm import JobCreateSchema, JobPageSchema, JobPatchSchema, JobSchema
 from shared.schemas import PageQuerySchema
 
 

@@ -5,12 +5,12 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import AccountListSchema, PortalAnnouncementSchema, PortalJobPageSchema
-from documents.schemas import DocumentListSchema, DocumentPageSchema, DocumentQuerySchema, FolderListSchema
 from gateway.openapi import operation
 from gateway.resources.documents import UPLOAD_ERRORS, UploadQuerySchema, list_documents, upload_documents
 from gateway.resources.paging import page_query
 from gateway.transfer import FileTransfer
+from shared.contracts.crm import AccountListSchema, PortalAnnouncementSchema, PortalJobPageSchema
+from shared.contracts.documents import DocumentListSchema, DocumentPageSchema, DocumentQuerySchema, FolderListSchema
 from shared.schemas import PageQuerySchema
 
 

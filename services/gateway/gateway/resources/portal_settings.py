@@ -5,8 +5,8 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import PortalSettingsPatchSchema, PortalSettingsSchema
 from gateway.openapi import operation
+from shared.contracts.crm import PortalSettingsPatchSchema, PortalSettingsSchema
 
 
 class PortalSettings:

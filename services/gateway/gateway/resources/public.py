@@ -12,10 +12,10 @@ import falcon
 from jinja2 import Environment, PackageLoader, select_autoescape
 from marshmallow import Schema, fields
 
-from crm.schemas import AcceptInvitationSchema, LoginResultSchema
-from documents.schemas import DoneUploadingSchema, PublicFileRequestSchema, ReceivedFilesSchema
 from gateway.openapi import operation
 from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
+from shared.contracts.crm import AcceptInvitationSchema, LoginResultSchema
+from shared.contracts.documents import DoneUploadingSchema, PublicFileRequestSchema, ReceivedFilesSchema
 from shared.errors import Gone, NotFound
 
 pages = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape())

@@ -1,4 +1,4 @@
-"""Liveness, readiness, metrics and the OpenAPI document."""
+"""Liveness, readiness, metrics, the OpenAPI document and its Swagger UI page: all public."""
 from __future__ import annotations
 
 import os
@@ -24,6 +24,8 @@ class ReadySchema(Schema):
 
 
 class Health:
+    auth = None
+
     @operation("The gateway process is up", response=HealthSchema)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = {"status": "ok"}
@@ -31,6 +33,8 @@ class Health:
 
 class Ready:
     """Ready when the broker carries an RPC to every service and each answers from its database."""
+
+    auth = None
 
     def __init__(self, rpc: Any, services: tuple[str, ...] = SERVICES, timeout: float = 3.0) -> None:
         self.rpc = rpc
@@ -56,6 +60,8 @@ class Ready:
 
 
 class Metrics:
+    auth = None
+
     @operation("Prometheus metrics of every gateway worker")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         registry = REGISTRY
@@ -68,9 +74,24 @@ class Metrics:
 
 
 class OpenApi:
+    auth = None
+
     def __init__(self, spec: dict) -> None:
         self.spec = spec
 
     @operation("This document")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.spec
+
+
+class DocsPage:
+    """Swagger UI's page (from swagger_ui), showing the OpenAPI document; not itself in that document."""
+
+    auth = None
+
+    def __init__(self, html: str) -> None:
+        self.html = html
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.content_type = falcon.MEDIA_HTML
+        resp.text = self.html

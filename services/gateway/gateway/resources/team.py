@@ -5,7 +5,9 @@ from typing import Any
 
 import falcon
 
-from crm.schemas import (
+from gateway.openapi import operation
+from gateway.resources.paging import page_query
+from shared.contracts.crm import (
     TeamAssignmentSchema,
     TeamInviteSchema,
     TeamListSchema,
@@ -13,8 +15,6 @@ from crm.schemas import (
     TeamPatchSchema,
     UserSchema,
 )
-from gateway.openapi import operation
-from gateway.resources.paging import page_query
 from shared.schemas import PageQuerySchema
 
 
