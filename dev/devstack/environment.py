@@ -49,6 +49,12 @@ def repo_root() -> Path:
     raise RuntimeError("cannot find the Porta checkout (a folder with shared/ and services/); run from inside it")
 
 
+def single_variable_fields() -> list[dataclasses.Field]:
+    """The Settings fields read from one variable each: all but `db_urls`, which gathers the
+    PORTA_<SERVICE>_DB_URL variables (SERVICE_DB_URL_VAR)."""
+    return [f for f in dataclasses.fields(Settings) if f.name != "db_urls"]
+
+
 def env_var(field_name: str) -> str:
     return f"PORTA_{field_name.upper()}"
 
@@ -68,7 +74,7 @@ def porta_env(overrides: Mapping[str, str] | None = None, *, service_db_urls: bo
     settings = Settings()
     # PORTA_* variables that are not Settings fields (read by one process, e.g. gunicorn.conf.py) pass through.
     env = {k: v for k, v in os.environ.items() if k.startswith("PORTA_") and not SERVICE_DB_URL_VAR.fullmatch(k)}
-    env.update({env_var(f.name): _as_env_value(getattr(settings, f.name)) for f in dataclasses.fields(settings)})
+    env.update({env_var(f.name): _as_env_value(getattr(settings, f.name)) for f in single_variable_fields()})
     env.update(overrides)
     var_dir = Path(env["PORTA_VAR_DIR"])
     var_dir = var_dir if var_dir.is_absolute() else repo_root() / var_dir

@@ -1,7 +1,7 @@
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from devstack.system import PortaSystem, rpc_consumers, service_class, service_names
+from devstack.system import PortaSystem, rpc_consumers
 
 
 def health(amqp_uri: str, service: str) -> dict:
@@ -21,12 +21,6 @@ def billing_only(porta_env):
     system.start("billing")
     yield system
     system.stop_all()
-
-
-def test_services_are_the_folders_with_a_nameko_config():
-    names = service_names()
-    assert "billing" in names and "gateway" not in names
-    assert service_class("billing") == "billing.service:BillingService"
 
 
 def test_a_service_killed_with_sigkill_serves_again_after_restart(billing_only, amqp_uri):

@@ -1,5 +1,4 @@
 import base64
-import dataclasses
 from pathlib import Path
 
 from devstack import environment
@@ -14,13 +13,20 @@ def _other_than(default, name):
 
 def test_every_setting_is_read_from_porta_and_its_upper_case_name(monkeypatch):
     # devstack.environment names each setting's variable by this rule; a new setting breaking it fails here.
-    fields = dataclasses.fields(Settings)
+    fields = environment.single_variable_fields()
     samples = {f.name: _other_than(getattr(Settings(), f.name), f.name) for f in fields}
     for f in fields:
         monkeypatch.setenv(environment.env_var(f.name), samples[f.name])
     settings = Settings()
     for f in fields:
         assert environment._as_env_value(getattr(settings, f.name)) == samples[f.name], f.name
+
+
+def test_a_services_own_database_url_is_its_upper_case_name_and_db_url(monkeypatch):
+    monkeypatch.setenv("PORTA_CRM_DB_URL", "postgresql+psycopg2://u@db.example/crm")
+    assert Settings().db_url("crm") == "postgresql+psycopg2://u@db.example/crm"
+    assert environment.porta_env()["PORTA_CRM_DB_URL"] == "postgresql+psycopg2://u@db.example/crm"
+    assert "PORTA_DB_URLS" not in environment.porta_env()  # no variable of that name is read
 
 
 def test_porta_env_makes_folders_absolute_under_the_var_dir(monkeypatch, tmp_path):
