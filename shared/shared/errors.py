@@ -60,7 +60,25 @@ class ValidationFailed(PortaError):
 
 
 class Throttled(PortaError):
+    """A 429 that says how long to wait: `errors` carries `{"retry_after": [seconds]}` across RPC (the
+    serialised form has only the description and the errors), and the gateway sends it as Retry-After."""
+
     status, title = 429, "Too many requests"
+
+    def __init__(self, description: str = "", errors: dict[str, Any] | None = None, *,
+                 retry_after: int | None = None) -> None:
+        if retry_after is not None:
+            errors = {**(errors or {}), "retry_after": [max(1, int(retry_after))]}
+        super().__init__(description, errors)
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds to wait (at least 1)."""
+        value = (self.errors or {}).get("retry_after")
+        try:
+            return max(1, int(value[0] if isinstance(value, list) else value))
+        except (TypeError, ValueError, IndexError):
+            return 1
 
 
 class UpstreamError(PortaError):

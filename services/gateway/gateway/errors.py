@@ -15,10 +15,11 @@ class HTTPDomainError(falcon.HTTPError):
     """A falcon error that also carries per-field messages (422) in `errors`."""
 
     def __init__(self, exc: PortaError) -> None:
-        headers = {"Retry-After": "1"} if isinstance(exc, Throttled) else None
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
         super().__init__(falcon.code_to_http_status(exc.status), title=exc.title, description=exc.description,
                          headers=headers)
-        self.errors = exc.errors
+        # The wait travels in `errors` across RPC; the client reads it from Retry-After.
+        self.errors = {k: v for k, v in (exc.errors or {}).items() if k != "retry_after"} or None
 
     def to_dict(self, obj_type: type = dict) -> Any:
         body = super().to_dict(obj_type)

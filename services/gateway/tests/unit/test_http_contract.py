@@ -93,6 +93,13 @@ def test_throttled_carries_retry_after(client, rpc):
     assert resp.status_code == 429 and resp.headers["Retry-After"]
 
 
+def test_retry_after_is_the_wait_the_service_named_and_not_an_error_field(client, rpc):
+    rpc.answers[("crm", "login")] = Throttled("slow down", retry_after=900)
+    resp = client.simulate_post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "900"
+    assert "errors" not in resp.json
+
+
 def test_non_uuid_id_is_404_without_a_call(client, rpc, staff):
     resp = client.simulate_get("/api/v1/accounts/not-a-uuid", headers=staff)
     assert resp.status_code == 404
