@@ -143,6 +143,31 @@ class PortaSystem:
         for process in self.processes.pop(name, []):
             process.kill()
 
+    def kill_one(self, name: str) -> PortaProcess:
+        """SIGKILL the oldest running process of a service, as a crash would; its other processes keep
+        serving. For the gateway use `kill_gateway_worker`: one gunicorn master owns the port."""
+        running = [p for p in self.processes.get(name, []) if p.alive]
+        if not running:
+            raise RuntimeError(f"{name} is not running")
+        victim = running[0]
+        victim.kill()
+        self.processes[name].remove(victim)
+        return victim
+
+    def gateway_workers(self) -> list[int]:
+        """The pids of the gateway's gunicorn workers (the children of its master), oldest first."""
+        masters = [p.popen.pid for p in self.processes.get(GATEWAY, []) if p.alive]
+        return sorted(pid for master in masters for pid in child_pids(master))
+
+    def kill_gateway_worker(self) -> int:
+        """SIGKILL one gateway worker, as a crash would: requests it holds are cut, the other workers
+        keep serving and gunicorn's master starts a new one. Returns the killed pid."""
+        workers = self.gateway_workers()
+        if not workers:
+            raise RuntimeError("the gateway has no worker")
+        os.kill(workers[0], signal.SIGKILL)
+        return workers[0]
+
     def restart(self, name: str, timeout: float = 60.0) -> PortaProcess:
         """Kill a service's processes and start one again; returns once it serves."""
         self.kill(name)
@@ -234,6 +259,19 @@ class PortaSystem:
             if not process.alive:
                 raise RuntimeError(process.describe_exit())
         return running
+
+
+def child_pids(parent: int) -> list[int]:
+    """The pids of `parent`'s living children (Linux: read from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == parent and fields[0] != "Z":
+            children.append(int(stat.parent.name))
+    return children
 
 
 def rpc_consumers(amqp_uri: str, service: str) -> int:

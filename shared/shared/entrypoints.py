@@ -10,6 +10,11 @@ and `context` (shared.dependencies.CallContext). `idempotent` commits changes th
 harmless to repeat (first-use defaults, clearing NEW, sweeps) without a once-per-call record.
 `event_handler` takes one declared event (shared.events); `every_event` every event of a
 service (the activity feed). An entrypoint module never commits by itself: these do.
+
+Both read a quorum queue with a delivery limit (shared.queues): a handler that fails gets its event
+back after a pause that doubles with each delivery (1 s up to 30 s); after `DELIVERY_LIMIT`
+redeliveries the broker moves it to the dead-letter queue (`python -m shared.dead_letters`). A message
+that is not an event at all goes there at once.
 """
 from __future__ import annotations
 
@@ -19,12 +24,13 @@ from collections.abc import Callable
 from typing import Any
 
 import eventlet
-from kombu import Queue
-from nameko.events import event_handler as nameko_event_handler
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.events import SERVICE_POOL, EventHandler
 from nameko.messaging import Consumer
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy.exc import IntegrityError
 
+from shared import queues
 from shared.events import EventType
 
 log = logging.getLogger(__name__)
@@ -79,8 +85,19 @@ def idempotent(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 # How long a failed handler waits before its event goes back to the queue: nameko requeues at
-# once, and without a pause a database outage turns into a busy loop of redeliveries.
+# once, and without a pause a database outage turns into a busy loop of redeliveries. The pause
+# doubles with each delivery of the same message, up to MAX_REQUEUE_PAUSE.
 REQUEUE_PAUSE = 1.0
+MAX_REQUEUE_PAUSE = 30.0
+
+
+def requeue_pause(deliveries_before: int) -> float:
+    """The pause before requeueing a message the broker had delivered `deliveries_before` times already."""
+    return min(REQUEUE_PAUSE * 2 ** min(deliveries_before, 16), MAX_REQUEUE_PAUSE)
+
+
+class NotAnEvent(Exception):
+    """A message whose body is not an event: it can never be handled, so it is dead-lettered at once."""
 
 
 def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -89,9 +106,7 @@ def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., An
     @functools.wraps(method)
     def run(self: Any, event: Any) -> Any:
         if not isinstance(event, dict) or not event.get("id"):
-            # Not an event body: it can never be applied, so it is dropped rather than requeued forever.
-            log.error("%s: dropped a message that is not an event", consumer)
-            return None
+            raise NotAnEvent(f"{consumer}: the message is not an event; it goes to the dead letters")
         uow = self.db
         try:
             if not uow.mark_handled(consumer, str(event["id"])):
@@ -99,11 +114,7 @@ def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., An
                 return None
             result = method(self, event)
             uow.commit()
-        except Exception:
-            uow.rollback()
-            eventlet.sleep(REQUEUE_PAUSE)
-            raise
-        except BaseException:  # the worker is being killed: no pause
+        except BaseException:  # an error, or the worker being killed
             uow.rollback()
             raise
         return result
@@ -111,9 +122,48 @@ def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., An
     return run
 
 
+class _DeadLettering(Consumer):
+    """A nameko consumer of a quorum queue with a delivery limit (shared.queues): a failed message
+    goes back after a pause, until the broker dead-letters it; one that is not an event, at once."""
+
+    legacy_queue_name: str | None = None
+
+    def declare_queue(self) -> None:
+        """The dead-letter queue and this consumer's queue, before nameko consumes it; a classic queue
+        of the same consumer from before quorum queues is adopted (shared.queues.adopt_legacy)."""
+        config = self.container.config
+        queues.declare(config[AMQP_URI_CONFIG_KEY], self.queue, self.legacy_queue_name,
+                       ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+
+    def handle_message_processed(self, message: Any, result: Any = None, exc_info: Any = None) -> None:
+        if exc_info is not None and issubclass(exc_info[0], NotAnEvent):
+            if message.channel.connection:
+                message.reject(requeue=False)  # the broker dead-letters it (reason `rejected`)
+            return
+        if exc_info is not None and self.requeue_on_error:
+            eventlet.sleep(requeue_pause(int((message.headers or {}).get("x-delivery-count") or 0)))
+        super().handle_message_processed(message, result, exc_info)
+
+
+class PortaEventHandler(_DeadLettering, EventHandler):
+    """nameko's SERVICE_POOL event handler on a quorum queue `porta.<service>.<method>.<source>.<event>`."""
+
+    def setup(self) -> None:
+        if self.handler_type is not SERVICE_POOL or not self.reliable_delivery:
+            raise ValueError("shared.entrypoints.event_handler: only SERVICE_POOL handlers with reliable delivery")
+        service = self.container.service_name
+        names = (service, self.method_name, self.source_service, self.event_type)
+        exchange = get_event_exchange(self.source_service, self.container.config)
+        self.queue = queues.consumer_queue(queues.handler_queue_name(*names), exchange, self.event_type)
+        self.legacy_queue_name = queues.legacy_handler_queue_name(*names)
+        self.declare_queue()
+        Consumer.setup(self)  # not EventHandler.setup, which would make nameko's classic queue
+
+
 def event_handler(event: EventType, **kwargs: Any) -> Callable[..., Any]:
     """nameko's event_handler for one declared event, applied once per event id, and redelivered
-    if it fails. The handler gets the envelope (shared.events).
+    if it fails, up to the delivery limit (then dead-lettered). The handler gets the envelope
+    (shared.events).
 
     `requeue_on_error=True`: nameko's default acks a failed handler and so drops the event.
     """
@@ -121,13 +171,14 @@ def event_handler(event: EventType, **kwargs: Any) -> Callable[..., Any]:
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         kwargs.setdefault("requeue_on_error", True)
         run = _applied_once(f"event:{event.source}.{event.name}:{method.__name__}", method)
-        return nameko_event_handler(event.source, event.name, **kwargs)(run)
+        return PortaEventHandler.decorator(event.source, event.name, **kwargs)(run)
 
     return decorate
 
 
-class EveryEvent(Consumer):
-    """nameko's `@consume` on a durable queue bound to all of `source_service`'s events (`#`)."""
+class EveryEvent(_DeadLettering):
+    """nameko's `@consume` on a quorum queue `porta.<queue_name>` bound to all of `source_service`'s
+    events (`#`)."""
 
     def __init__(self, source_service: str, queue_name: str, **kwargs: Any) -> None:
         self.source_service = source_service
@@ -138,7 +189,9 @@ class EveryEvent(Consumer):
 
     def setup(self) -> None:
         exchange = get_event_exchange(self.source_service, self.container.config)
-        self.queue = Queue(self.queue_name, exchange=exchange, routing_key="#", durable=True, auto_delete=False)
+        self.queue = queues.consumer_queue(f"{queues.PREFIX}{self.queue_name}", exchange, "#")
+        self.legacy_queue_name = self.queue_name  # its name before quorum queues
+        self.declare_queue()
         super().setup()
 
 
@@ -157,4 +210,4 @@ def every_event(source_service: str, queue_name: str, **kwargs: Any) -> Callable
     return decorate
 
 
-__all__ = ["write", "idempotent", "event_handler", "every_event"]
+__all__ = ["write", "idempotent", "event_handler", "every_event", "requeue_pause"]
