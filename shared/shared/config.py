@@ -47,6 +47,9 @@ class Settings:
     # How many reverse proxies in front of the gateway append to X-Forwarded-For (0: none, trust no header).
     trusted_proxies: int = field(default_factory=lambda: int(_env("PORTA_TRUSTED_PROXIES", "0")))
     max_json_body: int = field(default_factory=lambda: int(_env("PORTA_MAX_JSON_BODY", str(1024 * 1024))))
+    # The gateway's Prometheus metrics, on this port of http_host and never on the public one (0: not served).
+    # Only the operator's network may reach it (deploy/README.md).
+    metrics_port: int = field(default_factory=lambda: int(_env("PORTA_METRICS_PORT", "0")))
     # Fernet key(s), urlsafe base64, that seal the tokens of retrievable links (links service); a comma-separated
     # list to rotate: the first seals, every one unseals. The links service refuses to start without one.
     link_sealing_key: str = field(default_factory=lambda: _env("PORTA_LINK_SEALING_KEY", ""), repr=False)
@@ -59,6 +62,20 @@ class Settings:
     # ClamAV's clamd, `host:port` or a Unix socket path: uploaded files stay quarantined until it clears them
     # (documents/scanning.py). Empty: no scanning, files are `not_scanned` and downloadable at once.
     clamd_address: str = field(default_factory=lambda: _env("PORTA_CLAMD_ADDRESS", ""))
+    # A session (bearer token) ends after this long without use, and this long after its login whatever its use.
+    session_idle_seconds: int = field(default_factory=lambda: int(_env("PORTA_SESSION_IDLE_SECONDS", str(12 * 3600))))
+    session_max_age_seconds: int = field(
+        default_factory=lambda: int(_env("PORTA_SESSION_MAX_AGE_SECONDS", str(30 * 24 * 3600))))
+    # Wrong passwords (crm/login_throttle.py): per address and per account, the first `free` cost nothing; each
+    # one after shuts the login for `base` seconds, doubled per further one up to `max`; a count is forgotten
+    # after `window` seconds without a wrong password.
+    login_free_failures: int = field(default_factory=lambda: int(_env("PORTA_LOGIN_FREE_FAILURES", "5")))
+    login_base_delay_seconds: float = field(
+        default_factory=lambda: float(_env("PORTA_LOGIN_BASE_DELAY_SECONDS", "1")))
+    login_max_delay_seconds: float = field(
+        default_factory=lambda: float(_env("PORTA_LOGIN_MAX_DELAY_SECONDS", "900")))
+    login_failure_window_seconds: int = field(
+        default_factory=lambda: int(_env("PORTA_LOGIN_FAILURE_WINDOW_SECONDS", str(12 * 3600))))
 
     def db_url(self, service: str) -> str:
         """The database URL of one service: its own override, else the template."""

@@ -12,13 +12,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from crm import portal_settings
 from crm.accounts import get_account
 from crm.contacts import linked_contacts
-from crm.identity import get_firm
+from crm.identity import get_firm, user_with_email, void_invitations
 from crm.models import Account, Contact, PortalAccess, User
 from crm.permissions import require_right
 from shared.contracts.crm import (
@@ -74,11 +74,12 @@ def _access_row(db: DbSession, actor: User, account: Account, email: str) -> tup
 
 
 def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> User:
-    """The client user of this address in this firm, made (invited) if he does not exist yet."""
-    user = db.scalar(select(User).where(func.lower(User.email) == email))
-    if user is not None and (user.kind != "client" or user.firm_id != actor.firm_id):
-        raise Conflict("This address already has a Porta login elsewhere; use another address.",
-                       {"email": ["Already in use by another login."]})
+    """The client user of this address in this firm, made (invited) if he does not exist yet. Logins of
+    the address in other firms are none of this firm's business (and never named to it)."""
+    user = user_with_email(db, actor.firm_id, email)
+    if user is not None and user.kind != "client":
+        raise Conflict("This address belongs to a member of your team; use another address.",
+                       {"email": ["A team member of this firm has this address."]})
     if user is None:
         user = User(id=uuid.uuid4(), firm_id=actor.firm_id, kind="client", email=email,
                     name=f"{contact.first_name} {contact.last_name}".strip(), password_hash=None, role=None,
@@ -90,7 +91,11 @@ def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> Us
 
 def _request_invitation(db: DbSession, account: Account, row: PortalAccess, contact: Contact, log: EventLog
                         ) -> None:
-    """Ask the notifications service to email a portal invitation, with what it needs for that."""
+    """Ask the notifications service to email a portal invitation, with what it needs for that. The new
+    invitation replaces the earlier ones: their links stop working now, not when the new one is issued."""
+    user = db.get(User, row.user_id)
+    if user is not None:
+        void_invitations(user)
     firm = get_firm(db, account.firm_id)
     log.add(PORTAL_INVITATION_REQUESTED, {
         "firm_name": firm.name, "account_id": str(account.id), "account_name": account.name,
@@ -176,7 +181,7 @@ def set_categories(db: DbSession, actor: User, account_id: uuid.UUID, email: str
 
 def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: dict[str, str],
                         log: EventLog) -> None:
-    """A pending invitation to a replaced address is voided and sent to the new address instead.
+    """A pending invitation to a replaced address is voided at once and sent to the new address instead.
 
     Active access stays with the old address: the firm adds the new one, waits for its
     activation, then turns LOGIN off on the old one, so the client never loses access.
@@ -186,17 +191,31 @@ def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: 
                                                          PortalAccess.email == old,
                                                          PortalAccess.status == "invited")).all():
             account = db.get(Account, row.account_id)
-            user = db.get(User, row.user_id) if row.user_id else None
-            if user is not None and user.status == "invited":
-                user.email = new
+            invited = db.get(User, row.user_id) if row.user_id else None
+            if invited is not None:
+                void_invitations(invited)  # the link the old address got dies with this call
+            holder = user_with_email(db, actor.firm_id, new)
+            if holder is None and invited is not None and invited.status == "invited":
+                invited.email = new  # he never accepted: the invitation follows the address
+                holder = invited
+            elif holder is None:
+                holder = _client_user(db, actor, new, contact)
+            elif holder.kind != "client":
+                raise Conflict("The new address belongs to a member of your team; use another address.",
+                               {"emails": [f"{new}: a team member of this firm has this address."]})
             moved = PortalAccess(account_id=row.account_id, email=new, firm_id=row.firm_id, login=True,
-                                 notify=row.notify, email_sync=row.email_sync, status="invited",
-                                 user_id=row.user_id, categories=dict(row.categories))
+                                 notify=row.notify, email_sync=row.email_sync,
+                                 status="active" if holder.status == "active" else "invited",
+                                 user_id=holder.id, categories=dict(row.categories))
             db.delete(row)
             db.flush()
             db.add(moved)
             db.flush()
-            _request_invitation(db, account, moved, contact, log)
+            if moved.status == "invited":
+                _request_invitation(db, account, moved, contact, log)
+            else:
+                log.add(PORTAL_ACCESS_GRANTED, _access_event(account, moved), firm_id=account.firm_id,
+                        account_id=account.id)
 
 
 def email_preferences(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, email: str) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from crm.access import require_portal_account
-from crm.accounts import get_account
+from crm.accounts import get_account, visible_account_ids
 from crm.models import Job, User
-from crm.permissions import require_right
+from crm.permissions import require_right, sees_all_accounts
 from crm.portal_settings import get_settings
 from shared.errors import Forbidden, NotFound
 from shared.paging import newest_first
@@ -45,10 +45,12 @@ def list_client_jobs(db: DbSession, client: User, account_id: uuid.UUID, limit: 
 
 
 def update_job(db: DbSession, actor: User, job_id: uuid.UUID, data: dict[str, Any]) -> Job:
-    job = db.scalar(select(Job).where(Job.id == job_id, Job.firm_id == actor.firm_id))
-    if job is None:
+    query = select(Job).where(Job.id == job_id, Job.firm_id == actor.firm_id)
+    if not sees_all_accounts(actor):
+        query = query.where(Job.account_id.in_(visible_account_ids(actor)))
+    job = db.scalar(query)
+    if job is None:  # unknown, another firm's, or on an account hidden from him: one answer, telling nothing
         raise NotFound("No such job.")
-    get_account(db, actor, job.account_id)  # a job of an account he may not see is not found either
     require_right(actor, "manage_accounts")
     for field in ("name", "status", "client_status"):
         if field in data:

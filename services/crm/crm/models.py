@@ -64,16 +64,22 @@ class User(Base):
     role: Mapped[str | None] = mapped_column(String(20))  # owner | admin | employee (staff only)
     rights: Mapped[list[str]] = mapped_column(ARRAY(String(40)), default=list)
     status: Mapped[str] = mapped_column(String(20))  # invited | active
+    # Invitation links issued before this moment are void (a reinvite, a new address...): crm checks it
+    # when a link is accepted, so a revocation holds as soon as its call answers (identity.py).
+    invitations_valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     firm: Mapped[Firm] = relationship(lazy="raise_on_sql", viewonly=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
 
 
-# One login per address: the login form asks only for email and password.
-Index("uq_users_email", func.lower(User.email), unique=True)
+# One user per address in a firm; the same address may have a login in any number of firms (login asks
+# which firm when one password opens several), so it is looked up across firms too.
+Index("uq_users_firm_email", User.firm_id, func.lower(User.email), unique=True)
+Index("ix_users_email", func.lower(User.email))
 
 
 class Session(Base):
-    """A bearer token, stored only as its SHA-256; revoked at logout or when the user goes."""
+    """A bearer token, stored only as its SHA-256; revoked at logout or when the user goes, and refused
+    once idle or old for longer than the settings allow (identity.authenticate)."""
 
     __tablename__ = "sessions"
     __table_args__ = (
@@ -86,7 +92,30 @@ class Session(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
+    # Moved forward by use, at most once a minute (identity.TOUCH_EVERY).
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """Wrong passwords counted for one throttling key: an address, an account (email), or an account from
+    one of its known addresses (crm.login_throttle)."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column()
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class LoginAddress(Base):
+    """An address (IPv4, or IPv6 /64) a login of this email succeeded from: its owner's own address."""
+
+    __tablename__ = "login_addresses"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)  # lower-case
+    address: Mapped[str] = mapped_column(String(50), primary_key=True)
+    last_login_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Account(Base):

@@ -1,9 +1,12 @@
 """The CRM's entrypoints: validate with the contract, call the domain, emit declared events, dump."""
 from __future__ import annotations
 
-from nameko.rpc import RpcProxy
+from datetime import datetime, timedelta
 
-from crm import access, accounts, contacts, identity, jobs, portal_settings
+from nameko.rpc import RpcProxy
+from nameko.timer import timer
+
+from crm import access, accounts, contacts, identity, jobs, login_throttle, portal_settings
 from crm.models import User, messaging
 from crm.permissions import with_rights
 from shared.context import Principal, require_principal
@@ -44,6 +47,7 @@ from shared.contracts.crm import (
     ContactSchema,
     EmailPreferencesSchema,
     FirmPublicSchema,
+    InvitationPublicSchema,
     JobCreateSchema,
     JobPageSchema,
     JobPatchSchema,
@@ -67,13 +71,16 @@ from shared.contracts.crm import (
     UserSchema,
 )
 from shared.dependencies import Database
-from shared.entrypoints import write
+from shared.entrypoints import idempotent, write
 from shared.errors import ValidationFailed
 from shared.events import EventLog
 from shared.ids import parse_id
 from shared.rpc import rpc
 from shared.schemas import PageQuerySchema, validated
 from shared.service import PortaService
+
+# Seconds between two purges of forgotten login failures and addresses, in each instance.
+PURGE_INTERVAL = 3600.0
 
 
 class CrmService(PortaService):
@@ -91,13 +98,30 @@ class CrmService(PortaService):
         """The calling client user; staff get a 403 (the portal's paths)."""
         return identity.current_user(self.db.session, self._principal().require_client())
 
+    def _login_policy(self) -> login_throttle.Policy:
+        settings = self.settings
+        return login_throttle.Policy(
+            free_failures=settings.login_free_failures, base_delay=settings.login_base_delay_seconds,
+            max_delay=settings.login_max_delay_seconds,
+            window=timedelta(seconds=settings.login_failure_window_seconds))
+
+    def _session_policy(self) -> identity.SessionPolicy:
+        return identity.SessionPolicy(idle=timedelta(seconds=self.settings.session_idle_seconds),
+                                      max_age=timedelta(seconds=self.settings.session_max_age_seconds))
+
+    def _invitation(self, token: str, address: str) -> tuple[dict, datetime]:
+        """The live invitation link of `token` (from links, throttled per address) and when it was issued."""
+        link = self.links.resolve_link(token=token, address=address, kind="invitation")
+        return link, datetime.fromisoformat(link["created_at"])
+
     # -- identity -------------------------------------------------------------------------
 
     @rpc
     @write(replay=False)
-    def signup(self, payload: dict) -> dict:
+    def signup(self, payload: dict, address: str | None = None) -> dict:
+        """A new firm and its owner; `address`, the caller's, becomes the owner's own (login throttling)."""
         data = validated(SignupSchema(), payload)
-        token, user, firm = identity.signup(self.db.session, **data)
+        token, user, firm = identity.signup(self.db.session, **data, address=address)
         result = SignupResultSchema().dump({"token": token, "user": with_rights(user), "firm": firm})
         self.db.emit(FIRM_CREATED, {"firm": result["firm"], "owner": result["user"]}, firm_id=firm.id,
                      actor={"id": user.id, "kind": user.kind})
@@ -105,16 +129,24 @@ class CrmService(PortaService):
 
     @rpc
     @write(replay=False)
-    def login(self, payload: dict) -> dict:
+    def login(self, payload: dict, address: str) -> dict:
+        """`{token, user}`, or `{firms}` when the password opens several firms and none was named; wrong
+        passwords are throttled per `address` (the caller's) and per account (crm.login_throttle)."""
         data = validated(LoginSchema(), payload)
-        token, user = identity.login(self.db.session, data["email"], data["password"])
-        return LoginResultSchema().dump({"token": token, "user": with_rights(user)})
+        # A wrong password fails the call, yet must count: counted again after the rollback.
+        self.db.on_failure(login_throttle.record_again)
+        outcome = identity.login(self.db.session, data["email"], data["password"], address, data["firm_id"],
+                                 policy=self._login_policy())
+        if outcome.token is None:
+            return LoginResultSchema().dump({"firms": outcome.firms})
+        return LoginResultSchema().dump({"token": outcome.token, "user": with_rights(outcome.user)})
 
     @rpc
+    @idempotent  # a use moves the session's idle time forward
     def authenticate(self, token: str) -> dict:
         if not isinstance(token, str) or not token:
             raise ValidationFailed("A bearer token is required.", {"token": ["Missing."]})
-        bearer, user = identity.authenticate(self.db.session, token)
+        bearer, user = identity.authenticate(self.db.session, token, policy=self._session_policy())
         return PrincipalSchema().dump(
             {"session_id": bearer.id, "user_id": user.id, "firm_id": user.firm_id, "kind": user.kind}
         )
@@ -131,14 +163,30 @@ class CrmService(PortaService):
         data = validated(AcceptInvitationSchema(), payload)
         # Resolve, not redeem: the user's `invited` status makes acceptance single-use here, and
         # links revokes the link when it hears `user_activated`, so a crash between the two
-        # services can never burn a link without activating its user.
-        link = self.links.resolve_link(token=token, address=address, kind="invitation")
+        # services can never burn a link without activating its user. Whether the link is still the
+        # user's current one (not voided by a reinvite, a new address, LOGIN off...) crm decides here.
+        link, issued_at = self._invitation(token, address)
         token, user = identity.accept_invitation(self.db.session, parse_id(link["firm_id"], "firm"),
-                                                 parse_id(link["target"]["id"], "user"), data["password"])
+                                                 parse_id(link["target"]["id"], "user"), data["password"],
+                                                 issued_at, address)
         result = LoginResultSchema().dump({"token": token, "user": with_rights(user)})
         self.db.emit(USER_ACTIVATED, {"user": result["user"]}, firm_id=user.firm_id,
                      actor={"id": user.id, "kind": user.kind})
         return result
+
+    @rpc
+    def describe_invitation(self, token: str, address: str) -> dict:
+        """What an invitation's page shows (`{firm_name}`) while its link may still be accepted; Gone after a
+        revocation, at once, whatever the links service has heard of it yet."""
+        link, issued_at = self._invitation(token, address)
+        firm = identity.describe_invitation(self.db.session, parse_id(link["firm_id"], "firm"),
+                                            parse_id(link["target"]["id"], "user"), issued_at)
+        return InvitationPublicSchema().dump({"firm_name": firm.name})
+
+    @timer(interval=PURGE_INTERVAL)
+    @idempotent
+    def purge_login_throttle(self) -> None:
+        login_throttle.purge(self.db.session, identity.utcnow(), self._login_policy())
 
     @rpc
     def describe_firm(self, firm_id: str) -> dict:

@@ -50,6 +50,17 @@ def test_jobs_of_an_account_the_employee_cannot_see_are_not_found(db, owner, acc
         jobs.update_job(db, employee, job.id, {"status": "Done"})
 
 
+def test_a_job_on_a_hidden_account_answers_exactly_as_an_unknown_job(db, owner, account, employee_factory):
+    """Issue 9, item 12: "No such account." would tell him the job exists."""
+    job = jobs.create_job(db, owner, account.id, {"name": "Audit", "status": "Open"})
+    employee = employee_factory("manage_accounts")
+    with pytest.raises(NotFound) as hidden:
+        jobs.update_job(db, employee, job.id, {"status": "Done"})
+    with pytest.raises(NotFound) as unknown:
+        jobs.update_job(db, employee, uuid.uuid4(), {"status": "Done"})
+    assert (hidden.value.description, hidden.value.errors) == (unknown.value.description, unknown.value.errors)
+
+
 def test_an_employee_without_manage_accounts_cannot_create_jobs(db, owner, account, employee_factory):
     employee = employee_factory("view_all_accounts")
     with pytest.raises(Forbidden):

@@ -1,10 +1,12 @@
 """Contacts with several emails, links to accounts, and portal access per (account, email)."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from crm import access, accounts, contacts, identity
-from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from shared.events import EventLog
 
 
@@ -219,3 +221,76 @@ def test_an_employee_cannot_move_invitations_of_accounts_he_does_not_see(db, own
     with pytest.raises(Forbidden):
         contacts.update_contact(db, employee, linked.id, {"emails": ["emma@a.example"]})
     assert contacts.update_contact(db, employee, linked.id, {"first_name": "Janet"})[0].first_name == "Janet"
+
+
+# -- one address, several firms (issue 9, item 1) -----------------------------------------------------------
+
+
+def test_a_login_of_the_address_in_another_firm_is_none_of_this_firms_business(db, owner, other_owner, account,
+                                                                               linked):
+    identity.invite_team_member(db, other_owner, {"name": "J", "email": "jane@home.example", "role": "admin",
+                                                  "rights": []})
+    row = access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    assert row.status == "invited"
+    assert pending_client(db, owner).firm_id == owner.firm_id
+
+
+# -- revocations hold as soon as their call returns (issue 9, item 4) ---------------------------------------
+
+
+def pending_client(db, owner):
+    return identity.user_with_email(db, owner.firm_id, "jane@home.example")
+
+
+def issued_now():
+    """When notifications would issue the link of an invitation just requested."""
+    return datetime.now(UTC)
+
+
+def test_a_reinvite_voids_the_earlier_links_at_once(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    client, first_link = pending_client(db, owner), issued_now()
+    access.reinvite(db, owner, account.id, "jane@home.example", EventLog())
+    with pytest.raises(Gone):
+        identity.describe_invitation(db, owner.firm_id, client.id, first_link)
+    with pytest.raises(Gone):
+        identity.accept_invitation(db, owner.firm_id, client.id, "a good long password", first_link)
+    assert identity.accept_invitation(db, owner.firm_id, client.id, "a good long password", issued_now())
+
+
+def test_login_off_voids_the_pending_invitation(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    client, link = pending_client(db, owner), issued_now()
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, EventLog())
+    with pytest.raises(Gone):
+        identity.accept_invitation(db, owner.firm_id, client.id, "a good long password", link)
+
+
+def test_login_off_on_one_account_leaves_the_invitation_to_another(db, owner, account, linked):
+    second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
+    contacts.link_contact(db, owner, second.id, linked.id)
+    for acc in (account, second):
+        access.update_access(db, owner, acc.id, "jane@home.example", {"login": True}, EventLog())
+    client, link = pending_client(db, owner), issued_now()
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": False}, EventLog())
+    identity.accept_invitation(db, owner.firm_id, client.id, "a good long password", link)
+    assert [a.id for a in access.portal_accounts(db, client)] == [second.id]
+
+
+def test_a_replaced_pending_address_voids_the_old_link_at_once(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    client, old_link = pending_client(db, owner), issued_now()
+    contact, replaced = contacts.update_contact(db, owner, linked.id, {"emails": ["jane@new.example"]})
+    access.follow_email_change(db, owner, contact, replaced, EventLog())
+    with pytest.raises(Gone):
+        identity.accept_invitation(db, owner.firm_id, client.id, "a good long password", old_link)
+    _, user = identity.accept_invitation(db, owner.firm_id, client.id, "a good long password", issued_now())
+    assert user.email == "jane@new.example"
+    assert [a.id for a in access.portal_accounts(db, user)] == [account.id]
+
+
+def test_a_pending_address_replaced_by_a_team_members_is_a_conflict(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    contact, replaced = contacts.update_contact(db, owner, linked.id, {"emails": [owner.email, "jane@work.example"]})
+    with pytest.raises(Conflict):
+        access.follow_email_change(db, owner, contact, replaced, EventLog())

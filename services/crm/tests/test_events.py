@@ -7,6 +7,7 @@ the envelope consumers read: firm, account, actor.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -30,7 +31,9 @@ class FakeLinks:
     @rpc
     def resolve_link(self, token, address, kind):
         firm_id, user_id = token.split(":")
-        return {"firm_id": firm_id, "target": {"type": "user", "id": user_id}}
+        # Issued just now: after any earlier invitation of the user was voided.
+        return {"firm_id": firm_id, "target": {"type": "user", "id": user_id},
+                "created_at": datetime.now(UTC).isoformat()}
 
 
 @pytest.fixture

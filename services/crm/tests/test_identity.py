@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from crm import identity
 from crm.models import Session
@@ -12,6 +13,8 @@ from crm.permissions import effective_rights, with_rights
 from shared.context import Principal
 from shared.contracts.crm import MeSchema
 from shared.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized
+
+ADDRESS = "203.0.113.5"
 
 
 def principal_of(session: Session) -> Principal:
@@ -25,9 +28,9 @@ def test_signup_makes_a_firm_whose_owner_is_logged_in(db):
     assert user.role == "owner" and user.email == "ann@acme.example"
 
 
-def test_signup_with_a_taken_email_in_any_case_is_a_conflict(db, owner):
-    with pytest.raises(Conflict):
-        identity.signup(db, "Other", "X", "OLIVE@a.example", "correct horse battery")
+def test_an_email_with_a_login_elsewhere_may_sign_up_another_firm(db, owner):
+    _, user, firm = identity.signup(db, "Other", "X", "OLIVE@a.example", "another long password")
+    assert firm.id != owner.firm_id and user.email == owner.email
 
 
 def test_tokens_are_stored_only_as_hashes(db):
@@ -37,16 +40,46 @@ def test_tokens_are_stored_only_as_hashes(db):
     assert len(token) >= 43  # 256 bits, base64url
 
 
+def login(db, email, password, firm_id=None, address=ADDRESS, **kwargs):
+    return identity.login(db, email, password, address, firm_id, **kwargs)
+
+
 def test_login_with_the_right_password_opens_a_new_session(db, owner):
-    token, user = identity.login(db, "olive@A.example", "correct horse battery")
-    assert identity.authenticate(db, token)[1].id == owner.id
+    outcome = login(db, "olive@A.example", "correct horse battery")
+    assert outcome.user.id == owner.id and outcome.firms == []
+    assert identity.authenticate(db, outcome.token)[1].id == owner.id
 
 
 @pytest.mark.parametrize("email,password", [("olive@a.example", "wrong"), ("nobody@a.example", "x")])
 def test_login_failures_do_not_say_which_part_was_wrong(db, owner, email, password):
     with pytest.raises(Unauthorized) as failure:
-        identity.login(db, email, password)
+        login(db, email, password)
     assert str(failure.value) == "Wrong email or password."
+
+
+def test_a_password_that_opens_two_firms_gets_their_list_and_no_session(db, owner):
+    _, _, other = identity.signup(db, "Zeta Firm", "Olive", "olive@a.example", "correct horse battery")
+    sessions = db.scalar(select(func.count()).select_from(Session))
+    outcome = login(db, "olive@a.example", "correct horse battery")
+    assert outcome.token is None and outcome.user is None
+    assert [f.id for f in outcome.firms] == [owner.firm_id, other.id]  # by name: Firm A, Zeta Firm
+    assert db.scalar(select(func.count()).select_from(Session)) == sessions
+    chosen = login(db, "olive@a.example", "correct horse battery", firm_id=other.id)
+    assert chosen.user.firm_id == other.id and identity.authenticate(db, chosen.token)[1].id == chosen.user.id
+
+
+def test_naming_a_firm_where_the_password_does_not_open_is_unauthorized(db, owner, other_owner):
+    identity.signup(db, "Zeta Firm", "Olive", "olive@a.example", "a different password")
+    with pytest.raises(Unauthorized):
+        login(db, "olive@a.example", "correct horse battery", firm_id=other_owner.firm_id)
+    # Only one of the two logins opens with this password: straight in, no list.
+    assert login(db, "olive@a.example", "correct horse battery").user.id == owner.id
+
+
+def test_an_invited_login_in_another_firm_changes_nothing(db, owner, other_owner):
+    identity.invite_team_member(db, other_owner, {"name": "O", "email": "olive@a.example", "role": "admin",
+                                                  "rights": []})
+    assert login(db, "olive@a.example", "correct horse battery").user.id == owner.id
 
 
 def test_logout_stops_the_token_at_once(db):
@@ -58,8 +91,8 @@ def test_logout_stops_the_token_at_once(db):
 
 
 def test_logout_leaves_the_users_other_sessions_open(db, owner):
-    first, _ = identity.login(db, "olive@a.example", "correct horse battery")
-    second, _ = identity.login(db, "olive@a.example", "correct horse battery")
+    first = login(db, "olive@a.example", "correct horse battery").token
+    second = login(db, "olive@a.example", "correct horse battery").token
     identity.logout(db, principal_of(identity.authenticate(db, first)[0]))
     assert identity.authenticate(db, second)[1].id == owner.id
 
@@ -82,7 +115,7 @@ def test_invited_member_is_listed_but_cannot_log_in_yet(db, owner):
     team, _ = identity.list_team(db, owner, 50, None)
     assert member.status == "invited" and member.id in [m.id for m in team]
     with pytest.raises(Unauthorized):
-        identity.login(db, "ivy@a.example", "")
+        login(db, "ivy@a.example", "")
 
 
 def test_employees_cannot_invite(db, employee_factory):
@@ -92,9 +125,16 @@ def test_employees_cannot_invite(db, employee_factory):
                                                    "rights": []})
 
 
-def test_inviting_an_address_that_has_a_login_is_a_conflict(db, owner, other_owner):
+def test_inviting_an_address_with_a_login_in_another_firm_is_fine(db, owner, other_owner):
+    member = identity.invite_team_member(db, owner, {"name": "B", "email": "Bob@b.example", "role": "admin",
+                                                     "rights": []})
+    assert member.status == "invited" and member.firm_id == owner.firm_id
+
+
+def test_inviting_an_address_of_the_same_firm_is_a_conflict(db, owner):
     with pytest.raises(Conflict):
-        identity.invite_team_member(db, owner, {"name": "B", "email": "bob@b.example", "role": "admin", "rights": []})
+        identity.invite_team_member(db, owner, {"name": "O", "email": "OLIVE@a.example", "role": "admin",
+                                                "rights": []})
 
 
 def test_team_list_shows_only_the_callers_firm(db, owner, other_owner):
@@ -120,7 +160,7 @@ def test_owner_cannot_be_demoted_or_removed(db, owner):
 def test_removing_a_member_ends_his_sessions(db, owner, employee_factory):
     employee = employee_factory()
     employee.password_hash = identity.hasher.hash("correct horse battery")
-    token, _ = identity.login(db, employee.email, "correct horse battery")
+    token = login(db, employee.email, "correct horse battery").token
     identity.remove_team_member(db, owner, employee.id)
     with pytest.raises(Unauthorized):
         identity.authenticate(db, token)
@@ -139,8 +179,8 @@ def test_a_principal_of_another_firm_is_not_a_user(db, owner, other_owner):
         identity.current_user(db, Principal(str(other_owner.firm_id), str(owner.id), "staff"))
 
 
-def test_email_uniqueness_is_enforced_by_the_database_too(db, owner):
-    with pytest.raises(Exception, match="uq_users_email"):
+def test_email_uniqueness_within_a_firm_is_enforced_by_the_database_too(db, owner):
+    with pytest.raises(Exception, match="uq_users_firm_email"):
         db.execute(text("INSERT INTO users (id, firm_id, kind, email, name, rights, status) "
                         "VALUES (:i, :f, 'staff', 'OLIVE@A.EXAMPLE', 'x', '{}', 'active')"),
                    {"i": uuid.uuid4(), "f": owner.firm_id})
@@ -158,7 +198,7 @@ def test_accepting_an_invitation_sets_the_password_and_logs_in(db, owner):
                                                      "rights": []})
     token, user = identity.accept_invitation(db, owner.firm_id, member.id, "a good long password")
     assert user.status == "active" and identity.authenticate(db, token)[1].id == member.id
-    assert identity.login(db, "ivy@a.example", "a good long password")[1].id == member.id
+    assert login(db, "ivy@a.example", "a good long password").user.id == member.id
 
 
 def test_an_invitation_works_once(db, owner):
@@ -174,3 +214,50 @@ def test_an_invitation_of_another_firm_is_gone(db, owner, other_owner):
                                                      "rights": []})
     with pytest.raises(Gone):
         identity.accept_invitation(db, other_owner.firm_id, member.id, "a good long password")
+
+
+def test_an_invitation_link_issued_before_it_was_voided_is_gone_a_newer_one_works(db, owner):
+    member = identity.invite_team_member(db, owner, {"name": "Ivy", "email": "ivy@a.example", "role": "admin",
+                                                     "rights": []})
+    issued = datetime.now(UTC)
+    identity.void_invitations(member, issued + timedelta(seconds=1))
+    with pytest.raises(Gone):
+        identity.describe_invitation(db, owner.firm_id, member.id, issued)
+    with pytest.raises(Gone):
+        identity.accept_invitation(db, owner.firm_id, member.id, "a good long password", issued)
+    later = issued + timedelta(seconds=2)
+    assert identity.describe_invitation(db, owner.firm_id, member.id, later).id == owner.firm_id
+    assert identity.accept_invitation(db, owner.firm_id, member.id, "a good long password", later)[1].status \
+        == "active"
+
+
+# -- sessions end when idle or old (injected clock) ------------------------------------------------------
+
+POLICY = identity.SessionPolicy(idle=timedelta(hours=12), max_age=timedelta(days=30))
+
+
+def test_a_session_idle_for_longer_than_the_idle_time_is_refused(db, owner):
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    token = login(db, owner.email, "correct horse battery", now=start).token
+    assert identity.authenticate(db, token, now=start + timedelta(hours=11, minutes=59), policy=POLICY)
+    # That use moved the idle time forward: 12 h after it, not after the login.
+    assert identity.authenticate(db, token, now=start + timedelta(hours=23, minutes=58), policy=POLICY)
+    with pytest.raises(Unauthorized):
+        identity.authenticate(db, token, now=start + timedelta(hours=36), policy=POLICY)
+
+
+def test_a_session_older_than_its_maximum_age_is_refused_however_busy(db, owner):
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    token = login(db, owner.email, "correct horse battery", now=start).token
+    for hour in range(0, 30 * 24, 6):
+        identity.authenticate(db, token, now=start + timedelta(hours=hour), policy=POLICY)
+    with pytest.raises(Unauthorized):
+        identity.authenticate(db, token, now=start + timedelta(days=30), policy=POLICY)
+
+
+def test_the_idle_time_and_the_age_are_settings(db, owner):
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    token = login(db, owner.email, "correct horse battery", now=start).token
+    short = identity.SessionPolicy(idle=timedelta(minutes=5), max_age=timedelta(hours=1))
+    with pytest.raises(Unauthorized):
+        identity.authenticate(db, token, now=start + timedelta(minutes=6), policy=short)

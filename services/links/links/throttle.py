@@ -1,30 +1,41 @@
-"""Wrong tokens are throttled per client address, in the database so every instance shares the count.
+"""Wrong tokens are slowed per client address, in the database so every instance shares the count.
 
-The rule (API.md: "repeated wrong tokens from one address are throttled (429)"):
+The rule (API.md: "A valid link token always works, also from a throttled address"; "repeated wrong
+tokens from one address are throttled (429 with Retry-After) without slowing anyone else"), after
+Nextcloud's throttler (reliability.md §1):
 
-- Only a wrong guess counts: a token we never issued, or one of another kind (both answer 404).
-  A revoked, expired or used link (410) was a real token, so it does not count; neither does a
-  call that is refused.
-- The count of an address grows while each wrong guess comes within `WINDOW` of the one before;
-  after `WINDOW` without one it starts again from 1.
-- An address with `MAX_FAILURES` counted is refused with `Throttled` (429) for every token,
-  valid ones included, until `WINDOW` after its last wrong guess. Refusing valid tokens too is
-  the point: otherwise a guesser holding one link of his own could tell the lock from a miss
-  and carry on. Refused calls are not counted (they never reach the lookup), so the lock ends
-  on time, and a guesser gets at most `MAX_FAILURES` guesses per `WINDOW` per address.
-- The check runs before the lookup: a locked address costs one primary-key read.
-- An address is an IPv4 address or an IPv6 /64 (what one subscriber usually gets), as
-  Nextcloud's throttler does; IPv4-mapped IPv6 addresses count as their IPv4 address.
+- A token is looked up first. A live, revoked, expired or used link (200 or 410) was a real token:
+  it never reads nor writes anything here, so a valid link costs the same from any address.
+- Only a miss comes here: a token we never issued, or one of another kind. Each answered miss
+  (a 404) counts against its address, and makes the address wait `delay(count)` before its next
+  miss is answered: 200 ms, doubling with each miss, up to 25 s. A miss within the wait is refused
+  with `Throttled` (429) whose `retry_after` is the time really left, rounded up to whole seconds.
+- Refused misses are not counted and do not lengthen the wait: the wait ends when it said, and a
+  guesser gets one answered guess per wait. A refusal costs one primary-key read (after the token's
+  lookup) and no write.
+- The count grows while each miss comes within `WINDOW` of the one before; after a quiet `WINDOW` it
+  starts again from 1. Pausing does not pay: a new count allows 8 misses in its first 25 s, while
+  the 15 minutes of quiet would have allowed 36 at the cap.
+- Refusing rather than sleeping: a sleeping worker is one fewer for everybody else, and a guesser
+  who sends many requests at once would hold them all.
+- An address is an IPv4 address or an IPv6 /64 (what one subscriber usually gets), as Nextcloud's
+  throttler does; IPv4-mapped IPv6 addresses count as their IPv4 address.
 
-The check and the count are not one atomic step: calls from one address already past the
-check when the last allowed failure commits still get their answer, so a burst can overshoot
-`MAX_FAILURES` by the calls it had in flight (at most the service's workers). With 256-bit
-tokens that changes nothing (reliability.md §1: throttling protects CPU and the password
-layer, not the token space); an exact budget would cost a write on every valid resolve.
+What it does not do: hide whether a guess was right. A 429 answers only misses, so it says "wrong"
+as clearly as a 404 would. That is the price of never slowing a valid link (behind one NAT, an office
+keeps its links while a guesser next door waits), and it is safe because guessing is hopeless anyway:
+256-bit tokens, 2^256 / (10^6 live links · 10^4 guesses/s) ≈ 10^59 years (reliability.md §1:
+throttling protects CPU and writes, not the token space). What the wait bounds is the work a guesser
+causes: one counted miss per wait per address.
+
+A miss fails its call, whose rollback would drop the count: `record_failure` counts it in the call's
+transaction and notes it, and `record_again` counts it again after the rollback (UnitOfWork.on_failure).
+Misses from one address that pass the check together (at most the calls in flight) are all answered,
+and all counted: the burst lengthens the wait by as many doublings.
 """
 from __future__ import annotations
 
-import ipaddress
+import math
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, case, delete, func, select
@@ -32,51 +43,52 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
 from links.models import FailedAttempt
-from shared.errors import Throttled, ValidationFailed
+from shared.errors import Throttled
 
-MAX_FAILURES = 10
+FIRST_DELAY = timedelta(milliseconds=200)
+MAX_DELAY = timedelta(seconds=25)
 WINDOW = timedelta(minutes=15)
-IPV6_PREFIX = 64
 
 
-def client_key(address: str) -> str:
-    """The throttling bucket of a client address: `203.0.113.7/32` or `2001:db8:1:2::/64`."""
-    try:
-        ip = ipaddress.ip_address(str(address).strip().split("%", 1)[0])  # drop an IPv6 zone id
-    except ValueError:
-        raise ValidationFailed("The client address is not an IP address.", {"address": ["Not an IP address."]}) \
-            from None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    prefix = 32 if ip.version == 4 else IPV6_PREFIX
-    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def delay(failures: int) -> timedelta:
+    """How long an address waits after its `failures`-th counted miss: 200 ms doubling, at most 25 s."""
+    doublings = min(max(failures, 1) - 1, 16)  # 200 ms · 2^16 is far past the cap: no overflow
+    return min(FIRST_DELAY * 2 ** doublings, MAX_DELAY)
 
 
 def _recent(window: timedelta) -> ColumnElement[bool]:
     return FailedAttempt.last_failure_at > func.now() - window
 
 
-def check(db: DbSession, key: str, *, max_failures: int = MAX_FAILURES, window: timedelta = WINDOW) -> None:
-    """Refuse an address that has used up its wrong guesses (Throttled, a 429)."""
-    failures = db.scalar(select(FailedAttempt.failures).where(FailedAttempt.address == key, _recent(window)))
-    if failures is not None and failures >= max_failures:
-        raise Throttled("Too many wrong links from this address; try again later.")
+def check(db: DbSession, key: str, *, window: timedelta = WINDOW) -> None:
+    """Refuse a miss that comes within its address's wait (Throttled, a 429 saying the time left)."""
+    row = db.execute(select(FailedAttempt.failures, FailedAttempt.last_failure_at, func.now())
+                     .where(FailedAttempt.address == key, _recent(window))).first()
+    if row is None:
+        return
+    failures, last_failure_at, now = row
+    left = (last_failure_at + delay(failures) - now).total_seconds()
+    if left > 0:
+        raise Throttled(f"Too many wrong links from this address: wait {math.ceil(left)} s before the next one.",
+                        retry_after=math.ceil(left))
 
 
-# Where a session remembers the wrong guesses counted in its transaction (see record_again).
+# Where a session remembers the misses counted in its transaction (see record_again).
 _COUNTED = "links.throttle.counted"
 
 
 def record_failure(db: DbSession, key: str, *, window: timedelta = WINDOW) -> int:
-    """Count one wrong guess of this address; returns its count. The call fails (a 404) and its
+    """Count one answered miss of this address; returns its count. The call fails (a 404) and its
     rollback would drop the count, so the session remembers it for `record_again`."""
     db.info.setdefault(_COUNTED, []).append((key, window))
     return _count(db, key, window)
 
 
 def record_again(db: DbSession) -> None:
-    """After the rollback of a call that failed on wrong guesses: count them again, in the transaction
-    the caller commits (`UnitOfWork.on_failure`), so a 404 still costs the address its guess."""
+    """After the rollback of a call that failed on misses: count them again, in the transaction the
+    caller commits (`UnitOfWork.on_failure`), so a 404 still costs the address its wait."""
     for key, window in db.info.pop(_COUNTED, []):
         _count(db, key, window)
 
@@ -94,8 +106,9 @@ def _count(db: DbSession, key: str, window: timedelta) -> int:
 
 
 def purge(db: DbSession, *, window: timedelta = WINDOW, batch: int = 1000) -> int:
-    """Forget addresses quiet for longer than `window`; returns how many. Rows another transaction
-    holds are skipped (SKIP LOCKED), so instances purging together never wait on each other."""
+    """Forget addresses quiet for longer than `window` (their wait, at most MAX_DELAY, is long over);
+    returns how many. Rows another transaction holds are skipped (SKIP LOCKED), so instances purging
+    together never wait on each other."""
     doomed = (select(FailedAttempt.address).where(FailedAttempt.last_failure_at <= func.now() - window)
               .limit(batch).with_for_update(skip_locked=True))
     return db.execute(delete(FailedAttempt).where(FailedAttempt.address.in_(doomed))).rowcount

@@ -9,8 +9,10 @@
   (links.sealing); `reveal` gives it back to the link's own firm. Invitations are never retrievable.
 - A link is live while it is not revoked, not expired and, if single-use, not used. Expiry is
   compared with the database's `now()`, the one clock every instance shares.
-- An unknown token (or one of another kind) is NotFound and counts against the caller's address
-  (links.throttle); a link that is no longer live is Gone.
+- A token is looked up first, whatever its address: a live link answers at once and a link that is
+  no longer live is Gone, neither touching the throttle. Only an unknown token (or one of another
+  kind) goes to links.throttle: NotFound, counted against the caller's address, or Throttled while
+  that address must wait.
 - Every change to the links of one (firm, target) takes a transaction-scoped advisory lock on
   it, so `replace=True` and revoking a target's links see each other's new links: two
   concurrent re-invitations leave one live link, and a link issued while its target's links
@@ -34,6 +36,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from links import throttle
 from links.models import Link
+from shared.addresses import client_key
 from shared.contracts.links import KINDS
 from shared.errors import Gone, NotFound, ValidationFailed
 
@@ -153,17 +156,17 @@ def _gone(link: Link) -> Gone:
 
 
 def _wrong_guess(db: DbSession, key: str) -> NotFound:
-    """Count the miss against the address; the NotFound to raise."""
+    """A miss: Throttled while the address must wait, else counted against it; the NotFound to raise."""
+    throttle.check(db, key)
     throttle.record_failure(db, key)
     return NotFound("No such link.")
 
 
 def resolve(db: DbSession, token: str, address: str, kind: str | None = None) -> Link:
-    """The live link of a token, used or not. Unknown (or another kind): NotFound, counted against
-    `address` (a call failing on it keeps the count with `throttle.record_again`); revoked, expired
-    or used up: Gone; a throttled address: Throttled, whatever the token."""
-    key = throttle.client_key(address)
-    throttle.check(db, key)
+    """The live link of a token, used or not, from any address. Unknown (or another kind): NotFound,
+    counted against `address` (a call failing on it keeps the count with `throttle.record_again`), or
+    Throttled while that address must wait; revoked, expired or used up: Gone."""
+    key = client_key(address)  # a malformed address is refused, but costs no query
     found = _by_token(db, token, kind)
     if found is None:
         raise _wrong_guess(db, key)
@@ -177,8 +180,7 @@ def redeem(db: DbSession, token: str, address: str, kind: str | None = None) -> 
     """Use the link: one atomic UPDATE, so of concurrent redeems of a single-use link exactly one
     wins and the others are Gone. A multi-use link stays live and keeps its first `used_at`.
     Errors as `resolve`."""
-    key = throttle.client_key(address)
-    throttle.check(db, key)
+    key = client_key(address)
     if isinstance(token, str) and _TOKEN_SHAPE.fullmatch(token):
         stmt = update(Link).where(Link.token_hash == hash_token(token), live())
         if kind is not None:

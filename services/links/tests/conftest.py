@@ -3,17 +3,22 @@ and the service-level ones on the run's RabbitMQ vhost."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from contextlib import contextmanager
 
+import eventlet
 import pytest
 from devstack.fixtures import rolled_back
 from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ServiceRpcProxy
 from psycogreen.eventlet import patch_psycopg
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from links import throttle
 from links.service import LinksService
+from shared.addresses import client_key
 from shared.errors import PortaError
 
 # Tests run under eventlet (`nameko test`), as the service does: with psycopg2's green wait
@@ -50,6 +55,51 @@ def committed(links_engine):
     yield make
     for session in sessions:
         session.close()
+
+
+@pytest.fixture
+def wait_until_blocked(links_engine):
+    """`wait_until_blocked(session)`: returns once the session's connection waits on a lock held by another
+    transaction (PostgreSQL says so in pg_stat_activity), so a race test knows the racer got there. The
+    session must already be in its transaction (it ran a statement); it may be busy in another green thread."""
+
+    def wait(session: Session, timeout: float = 10.0) -> None:
+        pid = session.connection().connection.dbapi_connection.get_backend_pid()  # no round trip
+        deadline = time.monotonic() + timeout
+        with links_engine.connect() as conn:
+            while True:
+                waiting = conn.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                                      {"pid": pid})
+                conn.rollback()
+                if waiting == "Lock":
+                    return
+                assert time.monotonic() < deadline, f"the session never waited on a lock (waiting: {waiting})"
+                eventlet.sleep(0.01)
+
+    return wait
+
+
+class Failures:
+    """Wrong guesses of an address as the running service committed them, and time passing for them."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+
+    def count(self, address: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.scalar(text("SELECT failures FROM failed_attempts WHERE address = :a"),
+                               {"a": client_key(address)})
+
+    def pass_the_wait(self, address: str) -> None:
+        """Move the address's last wrong guess back by the longest wait, as if it had passed."""
+        with self.engine.begin() as conn:
+            conn.execute(text("UPDATE failed_attempts SET last_failure_at = last_failure_at - :by WHERE address = :a"),
+                         {"by": throttle.MAX_DELAY, "a": client_key(address)})
+
+
+@pytest.fixture
+def failures(links_engine) -> Failures:
+    return Failures(links_engine)
 
 
 @pytest.fixture

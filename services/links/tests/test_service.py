@@ -14,7 +14,6 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
 from sqlalchemy import create_engine, inspect, text
 
-from links import throttle
 from links.sealing import SealingKeyError, new_key
 from links.service import LinksService
 from shared.contracts.crm import USER_ACTIVATED
@@ -102,15 +101,23 @@ def test_parallel_redeems_of_a_single_use_link_exactly_one_wins(links, firm, add
     assert sorted(outcomes) == ["Gone"] * 7 + ["won"]
 
 
-def test_wrong_tokens_over_rpc_throttle_their_address_and_no_other(links, firm, address, new_address,
-                                                                   raises_remote):
+def test_wrong_tokens_over_rpc_are_counted_and_slow_only_wrong_tokens_of_their_address(links, firm, address,
+                                                                                       new_address, failures,
+                                                                                       raises_remote):
     token = links.issue_link({**invitation(firm), "kind": "share"})["token"]
-    for _ in range(throttle.MAX_FAILURES):
+    for count in range(1, 9):  # eight wrong guesses, each once the wait of the one before is over
+        failures.pass_the_wait(address)
         with raises_remote("NotFound"):
             links.resolve_link("x" * 43, address)
-    with raises_remote("Throttled"):
-        links.resolve_link(token, address)
-    assert links.resolve_link(token, new_address())["kind"] == "share"
+        assert failures.count(address) == count  # counted although the call failed
+    with raises_remote("Throttled") as refused:
+        links.resolve_link("x" * 43, address)
+    assert 24 <= refused.value.retry_after <= 25 and failures.count(address) == 8
+    assert links.resolve_link(token, address)["kind"] == "share"  # a valid token is never slowed
+    other = new_address()
+    with raises_remote("NotFound"):
+        links.resolve_link("x" * 43, other)
+    assert links.resolve_link(token, other)["kind"] == "share"
 
 
 def test_revoke_link_of_another_firm_is_not_found(links, firm, other_firm, address, raises_remote):
@@ -342,12 +349,17 @@ def test_an_event_names_the_links_firm_and_the_account_it_targets(links, firm, l
     assert "firm_id" not in envelopes[to_user["id"]]["data"]
 
 
-def test_wrong_tokens_at_redeem_over_rpc_count_too(links, address, raises_remote):
-    for _ in range(throttle.MAX_FAILURES):
+def test_wrong_tokens_at_redeem_over_rpc_count_and_wait_too(links, firm, address, failures, raises_remote):
+    token = links.issue_link({**invitation(firm), "kind": "share"})["token"]
+    for count in range(1, 9):
+        failures.pass_the_wait(address)
         with raises_remote("NotFound"):
             links.redeem_link("y" * 43, address)
-    with raises_remote("Throttled"):
-        links.resolve_link("y" * 43, address)
+        assert failures.count(address) == count
+    with raises_remote("Throttled") as refused:
+        links.redeem_link("y" * 43, address)
+    assert 24 <= refused.value.retry_after <= 25
+    assert links.redeem_link(token, address)["used_at"] is not None
 
 
 def test_an_activated_users_invitation_links_stop_working(container_factory, config, firm, address, raises_remote):

@@ -124,12 +124,14 @@ def test_a_revoked_link_cannot_be_redeemed(db, firm, user_target, address):
         tokens.redeem(db, issued.token, address)
 
 
-def test_two_concurrent_redeems_of_a_single_use_link_exactly_one_wins(committed, firm, user_target, address):
+def test_two_concurrent_redeems_of_a_single_use_link_exactly_one_wins(committed, firm, user_target, address,
+                                                                       wait_until_blocked):
     setup = committed()
     issued = issue(setup, firm, user_target)
     setup.commit()
     first, second = committed(), committed()
     tokens.redeem(first, issued.token, address)  # holds the row until it commits
+    second.connection()  # in its transaction before the race, so its connection can be watched
     outcome = []
 
     def redeem_second():
@@ -142,8 +144,8 @@ def test_two_concurrent_redeems_of_a_single_use_link_exactly_one_wins(committed,
             outcome.append("gone")
 
     racer = eventlet.spawn(redeem_second)
-    eventlet.sleep(0.3)
-    assert outcome == []  # the second UPDATE waits for the first transaction
+    wait_until_blocked(second)  # the second UPDATE waits for the first transaction
+    assert outcome == []
     first.commit()
     racer.wait()
     assert outcome == ["gone"]
@@ -218,13 +220,14 @@ def test_revoking_a_revoked_link_changes_nothing(db, firm, user_target):
     assert (changed, changed_again) == (True, False) and again.revoked_at == first.revoked_at
 
 
-def test_concurrent_replacing_issues_leave_one_live_link(committed, firm, user_target, address):
+def test_concurrent_replacing_issues_leave_one_live_link(committed, firm, user_target, address, wait_until_blocked):
     first, second = committed(), committed()
     a = issue(first, firm, user_target, replace=True)  # holds the target's lock until it commits
+    second.connection()
     result = []
     racer = eventlet.spawn(lambda: result.append(issue(second, firm, user_target, replace=True)))
-    eventlet.sleep(0.3)
-    assert result == []  # the second waits for the first
+    wait_until_blocked(second)  # the second waits for the first
+    assert result == []
     first.commit()
     racer.wait()
     second.commit()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.events import declare
-from shared.schemas import PageQuerySchema, Timestamp, page_schema
+from shared.schemas import PageQuerySchema, StrictBoolean, Timestamp, page_schema
 
 RIGHTS = ("manage_accounts", "manage_documents", "manage_billing", "view_all_accounts")
 NOTIFICATION_CATEGORIES = ("documents_upload", "documents_signature", "documents_approval", "chats_tasks",
@@ -28,6 +28,9 @@ class SignupSchema(Schema):
 class LoginSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
+    firm_id = fields.UUID(load_default=None, metadata={
+        "description": "The firm to log in to, when this email and password open several (the answer without "
+                       "it lists them in `firms`)"})
 
 
 class AcceptInvitationSchema(Schema):
@@ -62,9 +65,25 @@ class SignupResultSchema(Schema):
     firm = fields.Nested(FirmSchema)
 
 
+class FirmChoiceSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
 class LoginResultSchema(Schema):
+    """`{token, user}`; or, when the email and password open logins in several firms and no `firm_id` was
+    given, `{firms}` alone: no session was opened, the caller repeats the login with one `firm_id`."""
+
     token = fields.String()
     user = fields.Nested(UserSchema)
+    firms = fields.List(fields.Nested(FirmChoiceSchema), metadata={
+        "description": "Only when no firm was named and the email and password open several: choose one"})
+
+
+class InvitationPublicSchema(Schema):
+    """What an invitation's page may show: the inviting firm's name."""
+
+    firm_name = fields.String()
 
 
 class MeSchema(UserSchema):
@@ -95,7 +114,7 @@ class TeamPatchSchema(Schema):
 class AccountCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.String(required=True, validate=validate.OneOf(ACCOUNT_TYPES))
-    guest = fields.Boolean(load_default=False, metadata={"description": "A guest account for non-clients"})
+    guest = StrictBoolean(load_default=False, metadata={"description": "A guest account for non-clients"})
 
 
 class AccountPatchSchema(Schema):
@@ -182,9 +201,9 @@ class AccessSchema(Schema):
 
 
 class AccessPatchSchema(Schema):
-    login = fields.Boolean()
-    notify = fields.Boolean()
-    email_sync = fields.Boolean()
+    login = StrictBoolean()
+    notify = StrictBoolean()
+    email_sync = StrictBoolean()
 
 
 class BulkAccessItemSchema(AccessPatchSchema):
@@ -206,7 +225,7 @@ class AccessListSchema(Schema):
 
 class CategoriesSchema(Schema):
     categories = fields.Dict(keys=fields.String(validate=validate.OneOf(NOTIFICATION_CATEGORIES)),
-                             values=fields.Boolean(), required=True)
+                             values=StrictBoolean(), required=True)
 
 
 class TeamAssignmentSchema(Schema):
@@ -262,14 +281,14 @@ class PortalAnnouncementSchema(Schema):
 
 
 class PortalSettingsSchema(Schema):
-    prepayment = fields.Boolean(metadata={"description": "Clients may pay in advance for credit"})
-    done_uploading = fields.Boolean(metadata={"description": "Clients get a Done uploading button"})
-    auto_rename = fields.Boolean(metadata={"description": "Uploaded documents are renamed automatically"})
-    appointments = fields.Boolean(metadata={"description": "Clients may book appointments"})
-    announcement = fields.Boolean(metadata={"description": "The announcement shows in the portal"})
-    clients_create_chats = fields.Boolean(metadata={"description": "Clients may start chat threads"})
-    client_organizers = fields.Boolean(metadata={"description": "Clients may create organizers"})
-    work_in_progress = fields.Boolean(metadata={"description": "Clients see their jobs' client statuses"})
+    prepayment = StrictBoolean(metadata={"description": "Clients may pay in advance for credit"})
+    done_uploading = StrictBoolean(metadata={"description": "Clients get a Done uploading button"})
+    auto_rename = StrictBoolean(metadata={"description": "Uploaded documents are renamed automatically"})
+    appointments = StrictBoolean(metadata={"description": "Clients may book appointments"})
+    announcement = StrictBoolean(metadata={"description": "The announcement shows in the portal"})
+    clients_create_chats = StrictBoolean(metadata={"description": "Clients may start chat threads"})
+    client_organizers = StrictBoolean(metadata={"description": "Clients may create organizers"})
+    work_in_progress = StrictBoolean(metadata={"description": "Clients see their jobs' client statuses"})
     announcement_text = fields.String(validate=validate.Length(max=2000))
     updated_at = Timestamp(dump_only=True)
 

@@ -3,6 +3,10 @@
 Its callers are other services acting for a firm, and the gateway for the public `/p/{token}`
 pages. No schema here dumps a token except IssuedLinkSchema, the reply to `issue_link`, and
 RevealedLinksSchema, the reply to `reveal_links` (never stored either), and no event carries one.
+
+`resolve_link(token, address, kind)` and `redeem_link(...)` answer a live link whatever the caller's
+address; a link no longer live is Gone; an unknown token is NotFound, or Throttled (its `retry_after`
+the seconds left) while that address must wait after its earlier wrong tokens (docs/links.md).
 """
 from __future__ import annotations
 
