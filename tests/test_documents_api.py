@@ -4,10 +4,11 @@ test_portal_documents.py)."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import pytest
 
-from tests.samples import PDF, objects_under, upload, zip_of
+from tests.samples import PDF, employee, objects_under, private_root, upload, zip_of
 from tests.waiting import eventually
 
 
@@ -93,8 +94,21 @@ def test_deleting_a_document_deletes_its_bytes(firm, account, s3_client, bucket)
 
 def test_a_folder_inside_a_private_folder_cannot_be_shown_to_clients(firm, account):
     resp = firm["api"].post(f"/api/v1/accounts/{account['id']}/folders",
-                            json={"name": "Shared", "client_access": "view"})
+                            json={"name": "Shared", "client_access": "view",
+                                  "parent_id": private_root(firm["api"], account)["id"]})
     assert resp.status_code == 422
+
+
+@pytest.mark.parametrize(("client_access", "root"), [("none", "private"), ("view", "client"),
+                                                      ("view_edit", "client")])
+def test_a_folder_without_a_parent_goes_under_the_root_matching_its_client_access(firm, account, client_access,
+                                                                                   root):
+    api = firm["api"]
+    resp = api.post(f"/api/v1/accounts/{account['id']}/folders", json={"name": "2025", "client_access": client_access})
+    assert resp.status_code == 201, resp.text
+    roots = {f["root"]: f["id"] for f in api.get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]
+             if f["root"]}
+    assert (resp.json()["parent_id"], resp.json()["client_access"]) == (roots[root], client_access)
 
 
 @pytest.mark.parametrize(("name", "data", "status"), [
@@ -136,6 +150,20 @@ def test_a_zip_bomb_is_refused_whole(firm, account, s3_client, bucket):
     resp = upload(firm["api"], account, "bomb.zip", zip_of({"zeros.txt": b"\0" * (64 * 1024 * 1024)}))
     assert resp.status_code in (413, 422), resp.text
     assert objects_under(s3_client, bucket, firm) == []
+
+
+@pytest.mark.parametrize("rights", [[], ["manage_documents"]], ids=["no rights", "manage_documents"])
+def test_a_document_on_an_account_hidden_from_an_employee_answers_as_an_unknown_one(
+        firm, account, mailbox, anonymous, api_for, rights):
+    [document] = upload(firm["api"], account, "return.pdf", PDF).json()["items"]
+    emma = employee(firm, mailbox, anonymous, api_for, rights=rights)
+    for method, suffix, body in [("get", "", None), ("get", "/content", None),
+                                 ("patch", "", {"name": "renamed.pdf"}), ("delete", "", None)]:
+        hidden = getattr(emma, method)(f"/api/v1/documents/{document['id']}{suffix}", json=body)
+        unknown = getattr(emma, method)(f"/api/v1/documents/{uuid.uuid4()}{suffix}", json=body)
+        assert (hidden.status_code, hidden.json()) == (unknown.status_code, unknown.json()), (method, suffix)
+        assert hidden.status_code == 404
+    assert firm["api"].get(f"/api/v1/documents/{document['id']}").json()["name"] == "return.pdf"
 
 
 def test_another_firms_documents_are_not_found(firm, signup, account):

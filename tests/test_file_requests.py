@@ -3,13 +3,14 @@ emailed link uploads them without logging in, the firm sees them and hears of th
 The last test does the article's whole flow in Chromium."""
 from __future__ import annotations
 
-import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from tests.emails import link_in, to
-from tests.samples import PDF, objects_under
+from tests.samples import PDF, documents_of, employee, make_request, objects_under, token_of
 from tests.waiting import eventually
 
 
@@ -18,29 +19,9 @@ def account(firm):
     return firm["api"].post("/api/v1/accounts", json={"name": "Smith Family", "type": "family"}).json()
 
 
-def private_root(api, account) -> dict:
-    folders = api.get(f"/api/v1/accounts/{account['id']}/folders").json()["items"]
-    return next(f for f in folders if f["root"] == "private")
-
-
-def make_request(api, account, **fields) -> dict:
-    body = {"folder_id": private_root(api, account)["id"], "message": "Please send your W-2 for 2025.", **fields}
-    resp = api.post(f"/api/v1/accounts/{account['id']}/file-requests", json=body)
-    assert resp.status_code == 201, resp.text
-    return resp.json()
-
-
-def token_of(request: dict) -> str:
-    return request["url"].rsplit("/", 1)[1]
-
-
 def send_file(anonymous, token, name, data, **params):
     return anonymous.post(f"/api/public/links/{token}/files", params={"filename": name, **params}, data=data,
                           headers={"Content-Type": "application/octet-stream"})
-
-
-def documents_of(api, account) -> list[dict]:
-    return api.get(f"/api/v1/accounts/{account['id']}/documents").json()["items"]
 
 
 def inbox_item(api, request) -> dict | None:
@@ -98,7 +79,13 @@ def test_every_arrival_updates_one_inbox_item_per_request(firm, account, anonymo
     assert len([i for i in firm["api"].get("/api/v1/inbox").json()["items"] if i["subject_id"] == request["id"]]) == 1
 
 
-def test_done_uploading_notifies_once_per_batch(firm, account, anonymous):
+def test_done_uploading_notifies_once_per_batch(firm, account, anonymous, service_engine):
+    def done_events() -> int:
+        """file_request_done events documents committed for this request (with the call that caused them)."""
+        with service_engine("documents").connect() as conn:
+            return conn.scalar(text("SELECT count(*) FROM outbox WHERE event_type = 'file_request_done' "
+                                    "AND payload -> 'data' -> 'file_request' ->> 'id' = :id"), {"id": request["id"]})
+
     request = make_request(firm["api"], account)
     token = token_of(request)
     send_file(anonymous, token, "a.pdf", PDF + b"a")
@@ -107,7 +94,8 @@ def test_done_uploading_notifies_once_per_batch(firm, account, anonymous):
     eventually(lambda: "done" in inbox_item(firm["api"], request)["title"].lower(), timeout=20)
     events = inbox_item(firm["api"], request)["event_count"]
     assert anonymous.post(f"/api/public/links/{token}/done", json={}).status_code == 204
-    time.sleep(1.5)
+    # Nothing new since the first Done: no event at all (not merely none heard yet), so the inbox stays.
+    assert done_events() == 1
     assert inbox_item(firm["api"], request)["event_count"] == events
 
 
@@ -134,10 +122,20 @@ def test_after_revoke_the_link_answers_410_everywhere(firm, account, anonymous):
     assert documents_of(firm["api"], account) == []
 
 
-def test_an_expired_link_answers_410_and_stores_nothing(firm, account, anonymous, s3_client, bucket):
-    expires = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
+def test_an_expired_link_answers_410_and_stores_nothing(firm, account, anonymous, s3_client, bucket,
+                                                        service_engine):
+    expires = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     request = make_request(firm["api"], account, expires_at=expires)
-    time.sleep(2.5)
+    info = anonymous.get(f"/api/public/links/{token_of(request)}")
+    assert info.status_code == 200 and info.json()["file_request"]["expires_at"] == request["expires_at"], info.text
+    # The clock moved past the expiry instead of a sleep past a short one: where documents keeps the
+    # request's expiry and where links keeps its link's, each compared with its own clock.
+    for service, table, row in (("documents", "file_requests", "id = :id"),
+                                ("links", "links", "target->>'id' = :id AND kind = 'file_request'")):
+        with service_engine(service).begin() as conn:
+            moved = conn.execute(text(f"UPDATE {table} SET expires_at = now() - interval '1 second' WHERE {row}"),
+                                 {"id": request["id"]})
+            assert moved.rowcount == 1, (service, moved.rowcount)
     assert send_file(anonymous, token_of(request), "late.pdf", PDF).status_code == 410
     assert objects_under(s3_client, bucket, firm) == []
 
@@ -184,6 +182,20 @@ def test_a_request_limited_to_one_file_refuses_the_second(firm, account, anonymo
     assert send_file(anonymous, token_of(request), "b.pdf", PDF + b"b").status_code == 409
 
 
+@pytest.mark.parametrize("rights", [[], ["manage_documents"]], ids=["no rights", "manage_documents"])
+def test_a_request_on_an_account_hidden_from_an_employee_answers_as_an_unknown_one(
+        firm, account, mailbox, anonymous, api_for, rights):
+    request = make_request(firm["api"], account)
+    emma = employee(firm, mailbox, anonymous, api_for, rights=rights)
+    for method, suffix, body in [("get", "", None), ("patch", "", {"message": "Mine now."}),
+                                 ("post", "/resend", {}), ("post", "/revoke", None)]:
+        hidden = getattr(emma, method)(f"/api/v1/file-requests/{request['id']}{suffix}", json=body)
+        unknown = getattr(emma, method)(f"/api/v1/file-requests/{uuid.uuid4()}{suffix}", json=body)
+        assert (hidden.status_code, hidden.json()) == (unknown.status_code, unknown.json()), (method, suffix)
+        assert hidden.status_code == 404
+    assert firm["api"].get(f"/api/v1/file-requests/{request['id']}").json()["status"] == "open"
+
+
 def test_a_guest_account_files_each_uploader_into_his_own_folder(firm, anonymous):
     api = firm["api"]
     guest = api.post("/api/v1/accounts", json={"name": "Uploads from non-clients", "type": "company",
@@ -215,7 +227,7 @@ def test_the_whole_article_flow_in_chromium(firm, account, mailbox, page, anonym
         return transfer;
     }""")
     page.dispatch_event("#drop", "drop", {"dataTransfer": files})
-    page.wait_for_function("document.querySelectorAll('.file .state.ok').length === 2")
+    page.locator(".file .state.ok").nth(1).wait_for()  # not wait_for_function: the page's CSP forbids eval
     assert page.locator("progress").evaluate_all("bars => bars.map(b => b.value)") == [100, 100]
     page.click("#done")
     page.wait_for_selector("#done-note:has-text('Thank you')")

@@ -2,6 +2,8 @@
 in the folders shown to him, uploads into the ones he may edit, and never sees a private one."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.samples import PDF, upload
@@ -74,7 +76,10 @@ def test_a_document_of_another_account_is_not_found_under_this_one(portal):
     staff = portal["staff"]
     other = staff.post("/api/v1/accounts", json={"name": "Other", "type": "company"}).json()
     [elsewhere] = upload(staff, other, "other.pdf", PDF).json()["items"]
-    assert portal["client"].get(f"{portal['base']}/documents/{elsewhere['id']}/content").status_code == 404
+    hidden = portal["client"].get(f"{portal['base']}/documents/{elsewhere['id']}/content")
+    unknown = portal["client"].get(f"{portal['base']}/documents/{uuid.uuid4()}/content")
+    assert hidden.status_code == 404
+    assert hidden.json() == unknown.json()
 
 
 def test_done_uploading_needs_the_firms_switch(portal):

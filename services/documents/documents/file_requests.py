@@ -20,6 +20,9 @@ from shared.errors import Conflict, Gone, NotFound, PayloadTooLarge, Unsupported
 from shared.paging import newest_first
 from shared.storage import ObjectStore
 
+# What an unknown request, another firm's, or one on an account hidden from the caller answers alike.
+NO_SUCH_REQUEST = "No such file request."
+
 
 def create(db: DbSession, folder: Folder, created_by: uuid.UUID, data: dict[str, Any], *,
            guest: bool) -> FileRequest:
@@ -61,7 +64,7 @@ def find(db: DbSession, firm_id: uuid.UUID, request_id: uuid.UUID, *, lock: bool
         query = query.with_for_update()
     request = db.scalar(query)
     if request is None:
-        raise NotFound("No such file request.")
+        raise NotFound(NO_SUCH_REQUEST)
     return request
 
 
@@ -163,16 +166,18 @@ def max_bytes(request: FileRequest, default: int) -> int:
     return min(default, request.max_bytes) if request.max_bytes else default
 
 
-def require_room(request: FileRequest) -> None:
-    """Once `max_files` files have arrived, the request takes no more."""
-    if request.max_files is not None and request.received_count >= request.max_files:
-        raise Conflict(f"This request takes at most {request.max_files} files, and all have arrived.")
+def require_room(request: FileRequest, files_before: int = 0) -> None:
+    """Once `max_files` files have arrived, the request takes no more; `files_before`: files of the
+    same upload ahead of this one, which would arrive with it."""
+    if request.max_files is not None and request.received_count + files_before >= request.max_files:
+        left = max(0, request.max_files - request.received_count)
+        raise Conflict(f"This request takes at most {request.max_files} files, and {left} more can come.")
 
 
-def check_room(request: FileRequest, filename: str, size: int | None) -> None:
+def check_room(request: FileRequest, filename: str, size: int | None, files_before: int = 0) -> None:
     """Refuse a file the request's limits cannot take, before its bytes move (the content's type
     is checked against `allowed_types` again once it is stored)."""
-    require_room(request)
+    require_room(request, files_before)
     if request.max_bytes is not None and size is not None and size > request.max_bytes:
         raise PayloadTooLarge(f"This request takes files of at most {request.max_bytes:,} bytes.")
     if request.allowed_types and not filetypes.extension_allowed(filetypes.extension_of(filename),
@@ -182,7 +187,7 @@ def check_room(request: FileRequest, filename: str, size: int | None) -> None:
 
 def begin_upload(db: DbSession, request: FileRequest, data: Mapping[str, Any], *, max_upload_bytes: int) -> Upload:
     """An upload through the request's link (`LinkUploadRequestSchema`), within its limits."""
-    check_room(request, data["filename"], data["size"])
+    check_room(request, data["filename"], data["size"], data["files_before"])
     folder = upload_folder(db, request, data["uploader_name"], data["uploader_email"])
     uploader = uploads.Uploader(kind="link", source="link", name=data["uploader_name"], email=data["uploader_email"])
     return uploads.begin(db, folder=folder, filename=data["filename"], declared_type=data["content_type"],
@@ -190,19 +195,21 @@ def begin_upload(db: DbSession, request: FileRequest, data: Mapping[str, Any], *
                          max_bytes=max_bytes(request, max_upload_bytes))
 
 
-def find_upload(db: DbSession, request: FileRequest, upload_id: uuid.UUID) -> Upload:
-    """An upload through this request's link, locked for completing it; any other is not found."""
-    upload = uploads.find_upload(db, upload_id, lock=True)
-    if upload.file_request_id != request.id:
+def find_uploads(db: DbSession, request: FileRequest, upload_ids: list[uuid.UUID]) -> list[Upload]:
+    """Uploads through this request's link, locked for completing them together; any other is not found."""
+    batch = uploads.find_batch(db, upload_ids)
+    if any(upload.file_request_id != request.id for upload in batch):
         raise NotFound("No such upload.")
-    return upload
+    return batch
 
 
 def receive(db: DbSession, store: ObjectStore, request: FileRequest, upload: Upload, *, size: int, sha256: str,
             limits: archive.ArchiveLimits, scan_status: str) -> uploads.Completed:
     """Complete an upload through the link. Content that came through this request before is not
-    stored again (the upload is forgotten); anything refused raises, and the caller discards it."""
-    require_room(request)  # files raced in beside this one while its bytes were on their way
+    stored again (the upload is forgotten); anything refused raises, and the caller discards it.
+    The files of one HTTP request are received one after the other in one transaction, so
+    `max_files` counts those before this one (and any that raced in while the bytes were on their way)."""
+    require_room(request)
     completed = uploads.complete(db, store, upload, size=size, sha256=sha256, limits=limits,
                                  allowed_types=request.allowed_types, scan_status=scan_status)
     if completed.duplicate_of is not None:
@@ -222,15 +229,16 @@ def what_the_uploader_sees(upload: Upload, completed: uploads.Completed, size: i
     return {"name": stored.name, "size": stored.size, "duplicate": False, "received_at": stored.created_at}
 
 
-def discard_if_closed(db: DbSession, store: ObjectStore, upload_id: uuid.UUID) -> None:
-    """An upload into a request that is no longer open can never complete: it goes now, not with
-    the sweeper (the link was revoked or expired while its bytes were on their way)."""
-    upload = db.get(Upload, upload_id)
-    if upload is None or upload.file_request_id is None:
-        return
-    request = db.get(FileRequest, upload.file_request_id)
-    if request is None or closed_because(request) is not None:
-        uploads.discard(db, store, upload_id)
+def discard_if_closed(db: DbSession, store: ObjectStore, upload_ids: Iterable[uuid.UUID]) -> None:
+    """Uploads into a request that is no longer open can never complete: they go now, not with
+    the sweeper (the link was revoked or expired while their bytes were on their way)."""
+    for upload_id in upload_ids:
+        upload = db.get(Upload, upload_id)
+        if upload is None or upload.file_request_id is None:
+            continue
+        request = db.get(FileRequest, upload.file_request_id)
+        if request is None or closed_because(request) is not None:
+            uploads.discard(db, store, upload_id)
 
 
 def note_received(request: FileRequest, documents: list[Document]) -> None:

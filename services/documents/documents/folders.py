@@ -78,9 +78,11 @@ def upload_into(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, folder
 
 def create_folder(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, user_id: uuid.UUID | None,
                   data: dict[str, Any]) -> Folder:
+    """A folder under `parent_id`, or without one under the root that matches its client access (the
+    private root for `none`, the client root for a folder shown to clients)."""
     roots = ensure_roots(db, firm_id, account_id)
     parent = (get_folder(db, firm_id, account_id, data["parent_id"], client=False) if data["parent_id"]
-              else roots["private"])
+              else roots["private" if data["client_access"] == "none" else "client"])
     if not client_sees(parent) and data["client_access"] != "none":
         raise ValidationFailed("A folder inside a private folder is private too.",
                                {"client_access": ["Must be `none` inside a private folder."]})

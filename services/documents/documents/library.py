@@ -17,6 +17,8 @@ from documents.models import Document, Folder
 from shared.errors import Conflict, NotFound
 from shared.paging import newest_first
 
+# What an unknown document, another firm's, or one on an account hidden from the caller answers alike.
+NO_SUCH_DOCUMENT = "No such document."
 # Scan statuses that keep a file from being downloaded, and what the refusal says.
 QUARANTINED = {
     "pending": "This file is quarantined until its virus scan clears it.",
@@ -29,7 +31,7 @@ def find_document(db: DbSession, firm_id: uuid.UUID, document_id: uuid.UUID) -> 
     """A document of the firm, before the caller's right to its account is checked."""
     document = db.scalar(select(Document).where(Document.firm_id == firm_id, Document.id == document_id))
     if document is None:
-        raise NotFound("No such document.")
+        raise NotFound(NO_SUCH_DOCUMENT)
     return document
 
 
@@ -38,7 +40,7 @@ def visible_document(db: DbSession, document: Document, *, client: bool) -> Docu
     if client:
         folder = db.get(Folder, document.folder_id)
         if folder is None or not folders.client_sees(folder):
-            raise NotFound("No such document.")
+            raise NotFound(NO_SUCH_DOCUMENT)
     return document
 
 
@@ -85,7 +87,7 @@ def open_document(db: DbSession, document: Document, opener_id: uuid.UUID | None
     """For a download: refused while quarantined; the first opener other than the uploader clears NEW.
     A portal path names the account too (`account_id`): a document of another account is not found there."""
     if account_id is not None and document.account_id != account_id:
-        raise NotFound("No such document.")
+        raise NotFound(NO_SUCH_DOCUMENT)
     if document.scan_status in QUARANTINED:
         raise Conflict(QUARANTINED[document.scan_status])
     if document.opened_at is None and opener_id is not None and opener_id != document.uploaded_by_id:

@@ -48,12 +48,14 @@ from shared.contracts.documents import (
     LinkUploadRequestSchema,
     PublicFileRequestSchema,
     ReceivedFilesSchema,
-    UploadedSchema,
+    UploadBatchSchema,
+    UploadCancelSchema,
     UploadRequestSchema,
     UploadTicketSchema,
 )
 from shared.dependencies import SYSTEM, Database, Storage
 from shared.entrypoints import event_handler, idempotent, write
+from shared.errors import NotFound
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
@@ -106,20 +108,28 @@ class DocumentsService(PortaService):
         self._principal().require_staff()
         return self._authorize(account_id, "manage_documents")
 
+    def _authorize_as(self, unknown: str, account_id: Any, right: str | None) -> Caller:
+        """`_authorize` for something found by its own id: when its account is hidden from the caller,
+        the answer is the `unknown` one an unknown id gets, so it tells him nothing of what exists."""
+        try:
+            return self._authorize(account_id, right)
+        except NotFound:
+            raise NotFound(unknown) from None
+
     def _document(self, document_id: Any, right: str | None = None) -> tuple[Document, Caller]:
         principal = self._principal()
         document = library.find_document(self.db.session, uuid.UUID(principal.firm_id),
                                          parse_id(document_id, "document"))
         if right is not None:
             principal.require_staff()
-        caller = self._authorize(document.account_id, right)
+        caller = self._authorize_as(library.NO_SUCH_DOCUMENT, document.account_id, right)
         return library.visible_document(self.db.session, document, client=caller.client), caller
 
     def _file_request(self, request_id: Any, *, lock: bool = False) -> tuple[FileRequest, Caller]:
         principal = self._principal().require_staff()
         request = file_requests.find(self.db.session, uuid.UUID(principal.firm_id),
                                      parse_id(request_id, "file request"), lock=lock)
-        return request, self._authorize(request.account_id, "manage_documents")
+        return request, self._authorize_as(file_requests.NO_SUCH_REQUEST, request.account_id, "manage_documents")
 
     def _linked_request(self, token: str, address: str, *, lock: bool = False) -> FileRequest:
         """The open file request a live link token stands for (links counts wrong guesses)."""
@@ -246,20 +256,27 @@ class DocumentsService(PortaService):
 
     @rpc
     @write
-    def complete_upload(self, upload_id: str, payload: dict) -> dict:
-        data = validated(UploadedSchema(), payload)
-        upload = uploads.find_own(self.db.session, parse_id(upload_id, "upload"), self._principal())
-        self._discard_on_failure(upload.id)
-        completed = uploads.complete(self.db.session, self.store, upload, size=data["size"], sha256=data["sha256"],
-                                     **self._completion())
-        return {"items": self._emit_stored(completed.documents)}
+    def complete_uploads(self, payload: dict) -> dict:
+        """Every file of one HTTP request, once the gateway has streamed them all (`UploadBatchSchema`):
+        all become documents in this one transaction, or none does and every upload named is discarded."""
+        items = validated(UploadBatchSchema(), payload)["items"]
+        batch = uploads.find_own_batch(self.db.session, [item["upload_id"] for item in items], self._principal())
+        for upload in batch:
+            self._discard_on_failure(upload.id)
+        documents: list[Document] = []
+        for upload, item in zip(batch, items, strict=True):
+            documents += uploads.complete(self.db.session, self.store, upload, size=item["size"],
+                                          sha256=item["sha256"], **self._completion()).documents
+        return {"items": self._emit_stored(documents)}
 
     @rpc
     @write
-    def cancel_upload(self, upload_id: str) -> None:
-        """The gateway gave up on the bytes (too large, client gone): forget the upload now. A
-        logged-in caller cancels only his own uploads; a call without one, only link uploads."""
-        uploads.cancel(self.db.session, self.store, parse_id(upload_id, "upload"), self.context.principal)
+    def cancel_uploads(self, payload: dict) -> None:
+        """The gateway gave up on the bytes (too large, client gone, another file of the request refused):
+        forget these uploads now. A logged-in caller cancels only his own; a call without one, only link
+        uploads."""
+        for upload_id in validated(UploadCancelSchema(), payload)["upload_ids"]:
+            uploads.cancel(self.db.session, self.store, upload_id, self.context.principal)
 
     @timer(interval=SWEEP_INTERVAL)
     @idempotent  # another instance may sweep beside this one (SKIP LOCKED); repeating is harmless
@@ -368,26 +385,31 @@ class DocumentsService(PortaService):
 
     @rpc
     @write
-    def complete_link_upload(self, upload_id: str, token: str, address: str, payload: dict) -> dict:
-        """The bytes through a link became documents (or a duplicate of what came before); a refused
-        file, or one whose request was revoked or expired meanwhile, is forgotten at once."""
-        data = validated(UploadedSchema(), payload)
-        upload_key = parse_id(upload_id, "upload")
-        # Before the link is resolved: a Gone link's upload can never complete, so it is discarded too.
-        self.db.on_failure(lambda session: file_requests.discard_if_closed(session, self.store, upload_key))
+    def complete_link_uploads(self, token: str, address: str, payload: dict) -> dict:
+        """The files of one HTTP request through a link (`UploadBatchSchema`) become documents (or duplicates
+        of what came before) in this one transaction, the request's limits counting them all; or none does,
+        and all are forgotten at once, as are those of a request revoked or expired meanwhile."""
+        items = validated(UploadBatchSchema(), payload)["items"]
+        upload_ids = [item["upload_id"] for item in items]
+        # Before the link is resolved: a Gone link's uploads can never complete, so they are discarded too.
+        self.db.on_failure(lambda session: file_requests.discard_if_closed(session, self.store, upload_ids))
         request = self._linked_request(token, address, lock=True)
-        upload = file_requests.find_upload(self.db.session, request, upload_key)
-        self._discard_on_failure(upload.id)
-        completed = file_requests.receive(self.db.session, self.store, request, upload, size=data["size"],
-                                          sha256=data["sha256"], **self._completion())
-        if completed.duplicate_of is None:
-            dumped = self._emit_stored(completed.documents)
-            self._emit_request(FILE_REQUEST_FILES_RECEIVED, request,
-                               uploader={"name": upload.uploader_name, "email": upload.uploader_email},
-                               documents=[{k: d[k] for k in ("id", "name", "size", "content_type")} for d in dumped],
-                               received_count=request.received_count)
-        return ReceivedFilesSchema().dump({"items": [file_requests.what_the_uploader_sees(upload, completed,
-                                                                                          data["size"])]})
+        batch = file_requests.find_uploads(self.db.session, request, upload_ids)
+        for upload in batch:
+            self._discard_on_failure(upload.id)
+        received = []
+        for upload, item in zip(batch, items, strict=True):
+            completed = file_requests.receive(self.db.session, self.store, request, upload, size=item["size"],
+                                              sha256=item["sha256"], **self._completion())
+            if completed.duplicate_of is None:
+                dumped = self._emit_stored(completed.documents)
+                self._emit_request(FILE_REQUEST_FILES_RECEIVED, request,
+                                   uploader={"name": upload.uploader_name, "email": upload.uploader_email},
+                                   documents=[{k: d[k] for k in ("id", "name", "size", "content_type")}
+                                              for d in dumped],
+                                   received_count=request.received_count)
+            received.append(file_requests.what_the_uploader_sees(upload, completed, item["size"]))
+        return ReceivedFilesSchema().dump({"items": received})
 
     @rpc
     @write

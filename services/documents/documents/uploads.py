@@ -4,7 +4,9 @@
    name, declared size); an `Upload` row names the object prefix the gateway may write under.
 2. The gateway streams the body into the object store, counting and hashing it.
 3. `complete`: the type is sniffed from the stored bytes and checked, a `.zip` is unpacked beside
-   it, and the documents are created in the same transaction that deletes the `Upload` row.
+   it, and the documents are created in the same transaction that deletes the `Upload` row. The
+   files of one HTTP request complete together, in one transaction (`find_own_batch`): all of them
+   become documents or none does.
 
 Whatever is refused at step 3 is deleted from the store and forgotten (`discard`, which the
 entrypoint runs after the failed call's rollback: `UnitOfWork.on_failure`), and an upload nobody
@@ -105,22 +107,22 @@ def belongs_to(upload: Upload, principal: Principal | None) -> bool:
     return str(upload.uploaded_by_id) == principal.user_id and str(upload.firm_id) == principal.firm_id
 
 
-def find_own(db: DbSession, upload_id: uuid.UUID, principal: Principal) -> Upload:
-    """The caller's own upload, locked for completing it; anyone else's is not found."""
-    upload = find_upload(db, upload_id, lock=True)
-    if not belongs_to(upload, principal):
-        raise NotFound("No such upload.")
-    return upload
-
-
-def find_upload(db: DbSession, upload_id: uuid.UUID, *, lock: bool = False) -> Upload:
-    query = select(Upload).where(Upload.id == upload_id)
-    if lock:
-        query = query.with_for_update()
-    upload = db.scalar(query)
-    if upload is None:
+def find_batch(db: DbSession, upload_ids: list[uuid.UUID]) -> list[Upload]:
+    """Uploads completed together, in the order named, locked (by id, so that two batches never wait
+    for each other in a circle). Any one missing: not found."""
+    found = {upload.id: upload for upload in db.scalars(select(Upload).where(Upload.id.in_(upload_ids))
+                                                        .order_by(Upload.id).with_for_update())}
+    if any(upload_id not in found for upload_id in upload_ids):
         raise NotFound("No such upload (it completed, failed or expired).")
-    return upload
+    return [found[upload_id] for upload_id in upload_ids]
+
+
+def find_own_batch(db: DbSession, upload_ids: list[uuid.UUID], principal: Principal) -> list[Upload]:
+    """The caller's own uploads, locked for completing them together; anyone else's is not found."""
+    batch = find_batch(db, upload_ids)
+    if not all(belongs_to(upload, principal) for upload in batch):
+        raise NotFound("No such upload.")
+    return batch
 
 
 def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sha256: str,

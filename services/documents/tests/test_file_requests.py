@@ -18,7 +18,7 @@ LINK = uploads.Uploader(kind="link", source="link", name="Jane Client", email="j
 
 @pytest.fixture
 def receive(db: Session, upload_file: Callable[..., uploads.Completed]) -> Callable[..., None]:
-    """`receive(request, data)`: a file arriving through the request, recorded as `complete_link_upload` does."""
+    """`receive(request, data)`: a file arriving through the request, recorded as `complete_link_uploads` does."""
 
     def arrive(request: FileRequest, data: bytes = PDF) -> None:
         folder = db.get(Folder, request.folder_id)

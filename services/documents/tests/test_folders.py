@@ -1,12 +1,13 @@
 """An account's folders: its two roots, what a client sees, and the rules for making folders."""
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import eventlet
 import pytest
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from documents import folders
@@ -39,11 +40,22 @@ def committed(documents_engine: Engine, account_id: uuid.UUID) -> Iterator[Calla
         connection.execute(delete(Folder).where(Folder.account_id == account_id))
 
 
-def test_two_transactions_making_the_roots_at_once_get_the_same_two(committed, firm_id, account_id):
+def test_two_transactions_making_the_roots_at_once_get_the_same_two(committed, documents_engine, firm_id,
+                                                                    account_id):
     first, second = committed(), committed()
     made = folders.ensure_roots(first, firm_id, account_id)  # inserted, not committed yet
+    racing_pid = second.scalar(text("SELECT pg_backend_pid()"))
     racing = eventlet.spawn(folders.ensure_roots, second, firm_id, account_id)
-    eventlet.sleep(0.3)
+    # The race is on once PostgreSQL says the second transaction waits for a lock (the first one's
+    # uncommitted row in the unique index), however long it takes this machine to get there.
+    with documents_engine.connect() as observer:
+        deadline = time.monotonic() + 30
+        while observer.scalar(text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"),
+                              {"pid": racing_pid}) != "Lock":
+            assert not racing.dead, "the second transaction did not wait for the first"
+            assert time.monotonic() < deadline, "the second transaction never waited for the first"
+            observer.rollback()  # a new snapshot of pg_stat_activity at each look
+            eventlet.sleep(0.05)
     assert not racing.dead  # waiting on the unique index for the first transaction
     first.commit()
     found = racing.wait()
@@ -80,10 +92,13 @@ def test_a_visible_folder_inside_a_private_one_is_refused(db, firm_id, account_i
     assert info.value.status == 422 and "client_access" in info.value.errors
 
 
-def test_a_folder_without_a_parent_goes_into_the_private_root(db, firm_id, account_id, roots):
+@pytest.mark.parametrize(("client_access", "root"), [("none", "private"), ("view", "client"),
+                                                      ("view_edit", "client")])
+def test_a_folder_without_a_parent_goes_under_the_root_matching_its_client_access(db, firm_id, account_id, roots,
+                                                                                   client_access, root):
     folder = folders.create_folder(db, firm_id, account_id, None,
-                                   {"name": "Notes", "parent_id": None, "client_access": "none"})
-    assert folder.parent_id == roots["private"].id
+                                   {"name": "Notes", "parent_id": None, "client_access": client_access})
+    assert (folder.parent_id, folder.client_access) == (roots[root].id, client_access)
 
 
 @pytest.mark.parametrize("again", ["Receipts", "receipts", "  RECEIPTS "])

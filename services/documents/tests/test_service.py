@@ -13,8 +13,8 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from documents.models import Document, FileRequest, Upload
-from shared.errors import Gone, NotFound
+from documents.models import Document, FileRequest, Upload, messaging
+from shared.errors import Conflict, Gone, NotFound, UnsupportedMediaType, ValidationFailed
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TOKEN, ADDRESS = "a-file-request-token", "10.1.2.3"
@@ -65,21 +65,33 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_complete_upload_refuses_another_users_upload_and_leaves_it_to_its_uploader(
+def uploaded(ticket: dict, data: bytes) -> dict:
+    """What the gateway tells documents of a file it streamed under `ticket`."""
+    return {"upload_id": ticket["upload_id"], "size": len(data), "sha256": sha256_of(data)}
+
+
+def batch(*files: tuple[dict, bytes]) -> dict:
+    return {"items": [uploaded(ticket, data) for ticket, data in files]}
+
+
+def objects_of(keys_under: Callable[[str], list[str]], *tickets: dict) -> list[str]:
+    return [key for ticket in tickets for key in keys_under(ticket["object_key"].rsplit("/", 1)[0] + "/")]
+
+
+def test_complete_uploads_refuses_another_users_upload_and_leaves_it_to_its_uploader(
         documents, put_object, keys_under, read):
     uploader, someone_else = uuid.uuid4(), uuid.uuid4()
     ticket = documents.call("begin_upload", uploader, account_id=str(documents.account_id),
                             payload={"filename": "report.pdf", "size": len(PDF)})
     put_object(ticket["object_key"], PDF)
-    uploaded = {"size": len(PDF), "sha256": sha256_of(PDF)}
 
     with pytest.raises(NotFound):
-        documents.call("complete_upload", someone_else, upload_id=ticket["upload_id"], payload=uploaded)
+        documents.call("complete_uploads", someone_else, payload=batch((ticket, PDF)))
 
     assert read(select(Upload.id).where(Upload.id == uuid.UUID(ticket["upload_id"]))) != []
     assert keys_under(ticket["object_key"]) == [ticket["object_key"]]
     assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
-    [stored] = documents.call("complete_upload", uploader, upload_id=ticket["upload_id"], payload=uploaded)["items"]
+    [stored] = documents.call("complete_uploads", uploader, payload=batch((ticket, PDF)))["items"]
     assert (stored["name"], stored["content_type"]) == ("report.pdf", "application/pdf")
 
 
@@ -89,21 +101,61 @@ def test_only_the_uploader_cancels_an_upload(documents, put_object, keys_under, 
                             payload={"filename": "report.pdf", "size": len(PDF)})
     put_object(ticket["object_key"], PDF)
 
+    cancelled = {"upload_ids": [ticket["upload_id"]]}
     with pytest.raises(NotFound):
-        documents.call("cancel_upload", someone_else, upload_id=ticket["upload_id"])
+        documents.call("cancel_uploads", someone_else, payload=cancelled)
     with pytest.raises(NotFound):
-        documents.call("cancel_upload", upload_id=ticket["upload_id"])  # no one logged in: link uploads only
+        documents.call("cancel_uploads", payload=cancelled)  # no one logged in: link uploads only
     assert keys_under(ticket["object_key"]) == [ticket["object_key"]]
 
-    documents.call("cancel_upload", uploader, upload_id=ticket["upload_id"])
+    documents.call("cancel_uploads", uploader, payload=cancelled)
     assert read(select(Upload.id).where(Upload.id == uuid.UUID(ticket["upload_id"]))) == []
     assert keys_under(ticket["object_key"]) == []
 
 
-def test_complete_upload_of_an_unknown_upload_is_not_found(documents):
+def test_complete_uploads_of_an_unknown_upload_is_not_found(documents):
     with pytest.raises(NotFound):
-        documents.call("complete_upload", uuid.uuid4(), upload_id=str(uuid.uuid4()),
-                       payload={"size": 1, "sha256": "0" * 64})
+        documents.call("complete_uploads", uuid.uuid4(),
+                       payload={"items": [{"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64}]})
+
+
+def test_complete_uploads_names_each_upload_once(documents):
+    item = {"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64}
+    with pytest.raises(ValidationFailed):
+        documents.call("complete_uploads", uuid.uuid4(), payload={"items": [item, item]})
+
+
+def test_the_files_of_one_request_are_stored_together(documents, put_object, read):
+    uploader = uuid.uuid4()
+    files = []
+    for name, data in (("a.pdf", PDF + b"a"), ("b.pdf", PDF + b"b"), ("c.pdf", PDF + b"c")):
+        ticket = documents.call("begin_upload", uploader, account_id=str(documents.account_id),
+                                payload={"filename": name})
+        put_object(ticket["object_key"], data)
+        files.append((ticket, data))
+    stored = documents.call("complete_uploads", uploader, payload=batch(*files))["items"]
+    assert [d["name"] for d in stored] == ["a.pdf", "b.pdf", "c.pdf"]
+    assert read(select(Upload).where(Upload.firm_id == documents.firm_id)) == []
+
+
+def test_one_refused_file_refuses_the_whole_request_and_stores_nothing(documents, put_object, keys_under, read):
+    uploader = uuid.uuid4()
+    files = []
+    for name, data in (("a.pdf", PDF + b"a"), ("b.pdf", PDF + b"b"), ("c.pdf", b"MZ\x90\x00" + b"\x00" * 100)):
+        ticket = documents.call("begin_upload", uploader, account_id=str(documents.account_id),
+                                payload={"filename": name})
+        put_object(ticket["object_key"], data)
+        files.append((ticket, data))
+
+    with pytest.raises(UnsupportedMediaType):
+        documents.call("complete_uploads", uploader, payload=batch(*files))
+
+    assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
+    assert read(select(Upload).where(Upload.firm_id == documents.firm_id)) == []
+    assert objects_of(keys_under, *(ticket for ticket, _ in files)) == []
+    outbox = messaging[0]
+    assert read(select(outbox.c.id).where(outbox.c.payload["firm_id"].astext == str(documents.firm_id),
+                                          outbox.c.event_type.contains("document_created"))) == []
 
 
 @pytest.fixture
@@ -123,12 +175,12 @@ def link_upload(documents: Documents, put_object: Callable[[str, bytes], None]) 
     return {"request_id": request["id"], "ticket": ticket, "staff": staff}
 
 
-def test_complete_link_upload_through_a_revoked_request_is_gone_and_stores_nothing(documents, link_upload, read):
+def test_complete_link_uploads_through_a_revoked_request_is_gone_and_stores_nothing(documents, link_upload, read):
     documents.call("revoke_file_request", link_upload["staff"], file_request_id=link_upload["request_id"])
 
     with pytest.raises(Gone):
-        documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
-                       address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+        documents.call("complete_link_uploads", token=TOKEN, address=ADDRESS,
+                       payload=batch((link_upload["ticket"], PDF)))
 
     assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
     [request] = read(select(FileRequest).where(FileRequest.id == uuid.UUID(link_upload["request_id"])))
@@ -141,30 +193,56 @@ def test_an_upload_into_a_request_revoked_meanwhile_is_discarded_at_once(documen
     documents.links.resolve_link.side_effect = Gone("This link was revoked.")
 
     with pytest.raises(Gone):
-        documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
-                       address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+        documents.call("complete_link_uploads", token=TOKEN, address=ADDRESS,
+                       payload=batch((link_upload["ticket"], PDF)))
 
     assert read(select(Upload.id).where(Upload.id == uuid.UUID(link_upload["ticket"]["upload_id"]))) == []
     prefix = link_upload["ticket"]["object_key"].rsplit("/", 1)[0]
     assert list(s3_client.list_objects(bucket, prefix=prefix, recursive=True)) == []
 
 
-def test_complete_link_upload_through_a_revoked_link_is_gone_and_stores_nothing(documents, link_upload, read):
+def test_complete_link_uploads_through_a_revoked_link_is_gone_and_stores_nothing(documents, link_upload, read):
     documents.links.resolve_link.side_effect = Gone("This link was revoked.")
 
     with pytest.raises(Gone):
-        documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
-                       address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+        documents.call("complete_link_uploads", token=TOKEN, address=ADDRESS,
+                       payload=batch((link_upload["ticket"], PDF)))
 
     assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
 
 
-def test_complete_link_upload_through_an_open_request_stores_the_file(documents, link_upload, read):
-    received = documents.call("complete_link_upload", upload_id=link_upload["ticket"]["upload_id"], token=TOKEN,
-                              address=ADDRESS, payload={"size": len(PDF), "sha256": sha256_of(PDF)})
+def test_complete_link_uploads_through_an_open_request_stores_the_file(documents, link_upload, read):
+    received = documents.call("complete_link_uploads", token=TOKEN, address=ADDRESS,
+                              payload=batch((link_upload["ticket"], PDF)))
     assert [(item["name"], item["duplicate"]) for item in received["items"]] == [("receipt.pdf", False)]
     [document] = read(select(Document).where(Document.firm_id == documents.firm_id))
     assert str(document.file_request_id) == link_upload["request_id"]
     [request] = read(select(FileRequest).where(FileRequest.id == uuid.UUID(link_upload["request_id"])))
     assert request.received_count == 1
 
+
+def test_a_link_batch_over_max_files_is_a_conflict_and_stores_none_of_it(documents, put_object, keys_under, read):
+    staff = uuid.uuid4()
+    root = next(f for f in documents.call("list_folders", staff, account_id=str(documents.account_id))["items"]
+                if f["root"] == "client")
+    request = documents.call("create_file_request", staff, account_id=str(documents.account_id),
+                             payload={"folder_id": root["id"], "message": "Two files, please.", "max_files": 2})
+    documents.link_resolves_to(request["id"])
+    files = []
+    for name, data in (("a.pdf", PDF + b"a"), ("b.pdf", PDF + b"b"), ("c.pdf", PDF + b"c")):
+        # Begun without `files_before`, as two requests racing would: completing counts them all.
+        ticket = documents.call("begin_link_upload", token=TOKEN, address=ADDRESS, payload={"filename": name})
+        put_object(ticket["object_key"], data)
+        files.append((ticket, data))
+
+    with pytest.raises(Conflict):
+        documents.call("complete_link_uploads", token=TOKEN, address=ADDRESS, payload=batch(*files))
+
+    assert read(select(Document).where(Document.firm_id == documents.firm_id)) == []
+    assert read(select(Upload).where(Upload.firm_id == documents.firm_id)) == []
+    assert objects_of(keys_under, *(ticket for ticket, _ in files)) == []
+    [stored] = read(select(FileRequest).where(FileRequest.id == uuid.UUID(request["id"])))
+    assert stored.received_count == 0
+    with pytest.raises(Conflict):  # the third of one request is refused before its bytes move
+        documents.call("begin_link_upload", token=TOKEN, address=ADDRESS,
+                       payload={"filename": "c.pdf", "files_before": 2})

@@ -1,9 +1,10 @@
 """A file's bytes between HTTP and the object store; the documents service decides everything else.
 
-Upload: ask documents where the file may go (`begin`), stream the body into the store while
-counting and hashing it (never more than one S3 part in memory, nothing on local disk), then
-let documents check and file it (`complete`). Download: documents says which object, and its
-bytes stream back, honouring `Range`.
+Upload: for each file of the request, ask documents where it may go (`begin`) and stream it into
+the store while counting and hashing it (never more than one S3 part in memory, nothing on local
+disk); once the body has ended cleanly, documents checks and files them all at once (`complete`),
+so a request's files are stored all or none. Download: documents says which object, and its bytes
+stream back, honouring `Range`.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import falcon
 from minio.error import MinioException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
+from gateway.checks import check_fields
 from shared.errors import BadRequest, PortaError, ServiceUnavailable, ValidationFailed
 from shared.storage import CountingReader, Download, ObjectStore
 
@@ -35,6 +37,7 @@ class IncomingFile:
     stream: BinaryIO
     size: int | None
     fields: dict[str, str] = field(default_factory=dict)
+    position: int = 0  # how many files of the same request came before this one
 
 
 def incoming_files(req: falcon.Request) -> Iterator[IncomingFile]:
@@ -43,20 +46,22 @@ def incoming_files(req: falcon.Request) -> Iterator[IncomingFile]:
     part travel with it (so an upload form puts name and email first)."""
     if req.content_type and req.content_type.lower().startswith(falcon.MEDIA_MULTIPART):
         fields: dict[str, str] = {}
-        found = False
+        position = 0
         for part in _form(req):
-            if part.filename is None:
+            name, filename = _names(part)
+            if filename is None:
                 value = part.stream.read(MAX_FIELD_BYTES + 1)
                 if len(value) > MAX_FIELD_BYTES:
-                    raise ValidationFailed("A form field is too long.", {part.name: ["At most 4096 bytes."]})
-                fields[part.name] = value.decode("utf-8", "replace")
+                    raise ValidationFailed("A form field is too long.", {name: ["At most 4096 bytes."]})
+                fields[name] = value.decode("utf-8", "replace")
+                check_fields([(name, fields[name])])  # NUL: a 422 naming the field (gateway.checks)
                 continue
-            found = True
             # Not `part.content_type`: it says text/plain when the part names no type at all.
             declared = part._headers.get(b"content-type")
-            yield IncomingFile(part.filename, declared.decode("latin-1") if declared else None, part.stream, None,
-                               dict(fields))
-        if not found:
+            yield IncomingFile(filename, declared.decode("latin-1") if declared else None, part.stream, None,
+                               dict(fields), position)
+            position += 1
+        if not position:
             raise ValidationFailed("The form holds no file.", {"file": ["Add at least one file part."]})
         return
     filename = req.get_param("filename")
@@ -64,6 +69,15 @@ def incoming_files(req: falcon.Request) -> Iterator[IncomingFile]:
         raise ValidationFailed("Name the file.", {"filename": ["Required with a raw body (or send multipart)."]})
     yield IncomingFile(filename, req.content_type, req.bounded_stream, req.content_length,
                        {k: req.get_param(k) for k in ("uploader_name", "uploader_email") if req.get_param(k)})
+
+
+def _names(part: Any) -> tuple[str, str | None]:
+    """A form part's field name and file name (None for a text field). falcon decodes its header as
+    UTF-8 and lets the error through (a 500): a header that is not UTF-8 is a malformed body."""
+    try:
+        return part.name or "", part.filename
+    except UnicodeDecodeError:
+        raise BadRequest("A form part's Content-Disposition is not UTF-8: name files in UTF-8.") from None
 
 
 def _form(req: falcon.Request) -> Any:
@@ -80,45 +94,43 @@ class FileTransfer:
         self.store = store
 
     def receive(self, req: falcon.Request, begin: Callable[[IncomingFile], dict],
-                complete: Callable[[dict, dict], dict], cancel: Callable[[dict], Any]) -> list[dict]:
-        """Store every file of the request; the items `complete` answered, in order. A file is
-        completed only once the body is known to go on past it: a multipart part cut short (the
-        client went away) just ends, and only the form's next step finds the body malformed."""
-        items: list[dict] = []
-        stored: tuple[dict, CountingReader] | None = None  # stored, not yet completed
+                complete: Callable[[list[dict]], dict], cancel: Callable[[list[dict]], Any]) -> list[dict]:
+        """Store every file of the request, all or none; the items `complete` answered. Each file streams
+        into the store under an upload of its own (`begin`: its ticket), one after the other; only once
+        the body has ended cleanly does `complete` get them all (`{upload_id, size, sha256}` each), for
+        documents to file in one transaction. A multipart part cut short just ends, so it is the form's
+        next step that finds the body malformed: nothing is completed before then. On any failure every
+        begun upload is cancelled (documents also discards what it refused), so an error stores nothing."""
+        tickets: list[dict] = []
+        stored: list[dict] = []
         try:
             for incoming in incoming_files(req):
-                if stored is not None:
-                    ticket, reader = stored
-                    stored = None
-                    items += complete(ticket, {"size": reader.size, "sha256": reader.sha256.hexdigest()})["items"]
                 ticket = begin(incoming)
+                tickets.append(ticket)
                 reader = CountingReader(incoming.stream, int(ticket["max_bytes"]))
-                stored = ticket, reader
                 self.store.put_stream(ticket["object_key"], reader, max_bytes=int(ticket["max_bytes"]),
                                       content_type="application/octet-stream")
                 if incoming.size is not None and reader.size != incoming.size:
                     # The client went away mid-body (the server hands on what came): not the whole file.
                     raise BadRequest("The body ended before its Content-Length.")
+                stored.append({"upload_id": ticket["upload_id"], "size": reader.size,
+                               "sha256": reader.sha256.hexdigest()})
+            return complete(stored)["items"]
         except BaseException as exc:
-            if stored is not None:
-                self._forget(cancel, stored[0])
+            if tickets:
+                self._forget(cancel, tickets)
             if isinstance(exc, (MinioException, Urllib3Error)):
                 log.warning("object store failed during an upload: %s", exc)
                 raise ServiceUnavailable("The file store is unavailable; try again.") from None
             raise
-        if stored is not None:
-            ticket, reader = stored
-            items += complete(ticket, {"size": reader.size, "sha256": reader.sha256.hexdigest()})["items"]
-        return items
 
     @staticmethod
-    def _forget(cancel: Callable[[dict], Any], ticket: dict) -> None:
-        """Tell documents at once; if that fails too, its sweeper deletes the upload later."""
+    def _forget(cancel: Callable[[list[dict]], Any], tickets: list[dict]) -> None:
+        """Tell documents at once; if that fails too, its sweeper deletes the uploads later."""
         try:
-            cancel(ticket)
+            cancel(tickets)
         except PortaError as exc:
-            log.warning("could not cancel upload %s: %s", ticket["upload_id"], exc)
+            log.warning("could not cancel uploads %s: %s", [t["upload_id"] for t in tickets], exc)
 
     def send(self, req: falcon.Request, resp: falcon.Response, download: dict) -> None:
         """The document's bytes as an attachment, the whole or the one range asked for."""

@@ -10,6 +10,7 @@ import pytest
 
 from gateway.app import create_app
 from shared.config import Settings
+from shared.errors import Conflict, UnsupportedMediaType
 from shared.storage import ObjectStore
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"  # 36 bytes
@@ -48,13 +49,33 @@ def stored(rpc, store, key) -> str:
 
 @pytest.fixture
 def ticket(rpc, key) -> dict:
-    """documents' answers to an upload: a ticket for `key` taking at most 10 bytes, and one document."""
+    """documents' answers to an upload: a ticket for `key` taking at most 10 bytes, and a document per file."""
     ticket = {"upload_id": str(uuid.uuid4()), "object_key": key, "max_bytes": 10}
     rpc.answers[("documents", "begin_upload")] = ticket
-    rpc.answers[("documents", "complete_upload")] = lambda upload_id, payload: {
-        "items": [{"id": str(uuid.uuid4()), "size": payload["size"], "sha256": payload["sha256"]}]}
-    rpc.answers[("documents", "cancel_upload")] = None
+    rpc.answers[("documents", "complete_uploads")] = lambda payload: {
+        "items": [{"id": str(uuid.uuid4()), "size": item["size"], "sha256": item["sha256"]}
+                  for item in payload["items"]]}
+    rpc.answers[("documents", "cancel_uploads")] = None
     return ticket
+
+
+@pytest.fixture
+def tickets(rpc, ticket) -> list[dict]:
+    """A ticket of its own (up to 1 MiB) for each file of a request, under the test's key: those handed out."""
+    handed: list[dict] = []
+
+    def begin(**kwargs):
+        handed.append({"upload_id": str(uuid.uuid4()), "object_key": f"{ticket['object_key']}/{len(handed)}",
+                       "max_bytes": 1024 * 1024})
+        return handed[-1]
+
+    rpc.answers[("documents", "begin_upload")] = begin
+    rpc.answers[("documents", "begin_link_upload")] = begin
+    return handed
+
+
+def calls(rpc, method) -> list[dict]:
+    return [c[3] for c in rpc.calls if c[1] == method]
 
 
 def get(client, url, staff, range_header):
@@ -150,13 +171,14 @@ def test_a_raw_upload_streams_into_the_store_and_completes_with_size_and_hash(cl
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, body=DATA[:10], headers=staff)
     assert resp.status_code == 201, resp.text
     assert store.read_range(ticket["object_key"], 0, 10) == DATA[:10]
-    assert rpc.last("complete_upload")[3]["payload"] == {"size": 10, "sha256": hashlib.sha256(DATA[:10]).hexdigest()}
+    assert rpc.last("complete_uploads")[3]["payload"] == {"items": [{
+        "upload_id": ticket["upload_id"], "size": 10, "sha256": hashlib.sha256(DATA[:10]).hexdigest()}]}
 
 
 def test_a_chunked_raw_upload_is_stored_whole(client, rpc, staff, ticket, store):
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff, extras=chunked(DATA[:10]))
     assert resp.status_code == 201, resp.text
-    assert rpc.last("complete_upload")[3]["payload"]["size"] == 10
+    assert rpc.last("complete_uploads")[3]["payload"]["items"][0]["size"] == 10
     assert store.read_range(ticket["object_key"], 0, 10) == DATA[:10]
 
 
@@ -165,8 +187,8 @@ def test_a_chunked_upload_over_the_tickets_limit_is_413_stores_nothing_and_cance
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff, extras=chunked(DATA))
     assert resp.status_code == 413, resp.text
     assert objects(s3_client, bucket, ticket["object_key"]) == []
-    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}
-    assert not [c for c in rpc.calls if c[1] == "complete_upload"]
+    assert rpc.last("cancel_uploads")[3] == {"payload": {"upload_ids": [ticket["upload_id"]]}}
+    assert not calls(rpc, "complete_uploads")
 
 
 def test_a_raw_upload_over_the_tickets_limit_is_413_and_stores_nothing(client, rpc, staff, ticket, s3_client,
@@ -174,7 +196,7 @@ def test_a_raw_upload_over_the_tickets_limit_is_413_and_stores_nothing(client, r
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, body=DATA, headers=staff)
     assert resp.status_code == 413, resp.text
     assert objects(s3_client, bucket, ticket["object_key"]) == []
-    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}
+    assert rpc.last("cancel_uploads")[3] == {"payload": {"upload_ids": [ticket["upload_id"]]}}
 
 
 def test_a_raw_upload_tells_documents_its_name_type_and_declared_size(client, rpc, staff, ticket):
@@ -198,23 +220,62 @@ def test_a_multipart_body_with_no_file_part_is_422(client, rpc, staff, ticket):
     assert not [c for c in rpc.calls if c[1] == "begin_upload"]
 
 
-def test_multipart_stores_every_file_part_in_order(client, rpc, staff, ticket, store):
-    keys = iter([f"{ticket['object_key']}/1", f"{ticket['object_key']}/2"])
-    rpc.answers[("documents", "begin_upload")] = lambda account_id, payload: {**ticket, "object_key": next(keys)}
+def test_multipart_stores_every_file_part_in_order_then_completes_them_in_one_call(client, rpc, staff, tickets,
+                                                                                      store):
     body, headers = multipart(("file", "a.txt", b"first"), ("file", "b.txt", b"second"))
     resp = client.simulate_post(UPLOAD_URL, body=body, headers={**staff, **headers})
     assert resp.status_code == 201, resp.text
-    assert [c[3]["payload"]["filename"] for c in rpc.calls if c[1] == "begin_upload"] == ["a.txt", "b.txt"]
-    assert store.read_range(f"{ticket['object_key']}/1", 0, 5) == b"first"
-    assert store.read_range(f"{ticket['object_key']}/2", 0, 6) == b"second"
+    assert [c["payload"]["filename"] for c in calls(rpc, "begin_upload")] == ["a.txt", "b.txt"]
+    assert store.read_range(tickets[0]["object_key"], 0, 5) == b"first"
+    assert store.read_range(tickets[1]["object_key"], 0, 6) == b"second"
+    [completed] = calls(rpc, "complete_uploads")
+    assert [(i["upload_id"], i["size"]) for i in completed["payload"]["items"]] == [
+        (tickets[0]["upload_id"], 5), (tickets[1]["upload_id"], 6)]
     assert len(resp.json["items"]) == 2
+
+
+def test_a_file_refused_before_its_bytes_cancels_the_files_before_it(client, rpc, staff, tickets):
+    handed = rpc.answers[("documents", "begin_upload")]
+
+    def begin(account_id, payload):
+        if payload["filename"] == "c.exe":
+            raise UnsupportedMediaType("No .exe.")
+        return handed()
+
+    rpc.answers[("documents", "begin_upload")] = begin
+    body, headers = multipart(("file", "a.txt", b"first"), ("file", "b.txt", b"second"), ("file", "c.exe", b"MZ"))
+    resp = client.simulate_post(UPLOAD_URL, body=body, headers={**staff, **headers})
+    assert resp.status_code == 415, resp.text
+    assert not calls(rpc, "complete_uploads")
+    assert calls(rpc, "cancel_uploads") == [{"payload": {"upload_ids": [t["upload_id"] for t in tickets]}}]
+
+
+def test_a_refused_batch_is_cancelled_whole(client, rpc, staff, tickets):
+    rpc.answers[("documents", "complete_uploads")] = Conflict("This request takes at most 1 files.")
+    body, headers = multipart(("file", "a.txt", b"first"), ("file", "b.txt", b"second"))
+    resp = client.simulate_post(UPLOAD_URL, body=body, headers={**staff, **headers})
+    assert resp.status_code == 409, resp.text
+    assert calls(rpc, "cancel_uploads") == [{"payload": {"upload_ids": [t["upload_id"] for t in tickets]}}]
+
+
+def test_link_uploads_tell_documents_how_many_files_came_before_each(client, rpc, tickets):
+    rpc.answers[("documents", "complete_link_uploads")] = lambda token, address, payload: {"items": [
+        {"name": "x", "size": i["size"], "duplicate": False, "received_at": "2026-11-23T10:00:00Z"}
+        for i in payload["items"]]}
+    body, headers = multipart(("file", "a.txt", b"first"), ("file", "b.txt", b"second"), ("file", "c.txt", b"3"))
+    resp = client.simulate_post("/api/public/links/tok123/files", body=body, headers=headers)
+    assert resp.status_code == 201, resp.text
+    assert [c["payload"]["files_before"] for c in calls(rpc, "begin_link_upload")] == [0, 1, 2]
+    [completed] = calls(rpc, "complete_link_uploads")
+    assert (completed["token"], [i["upload_id"] for i in completed["payload"]["items"]]) == (
+        "tok123", [t["upload_id"] for t in tickets])
 
 
 def test_a_chunked_multipart_upload_is_stored_whole(client, rpc, staff, ticket, store):
     body, headers = multipart(("file", "a.txt", b"hello"))
     resp = client.simulate_post(UPLOAD_URL, headers={**staff, **headers}, extras=chunked(body))
     assert resp.status_code == 201, resp.text
-    assert rpc.last("complete_upload")[3]["payload"]["size"] == 5
+    assert rpc.last("complete_uploads")[3]["payload"]["items"][0]["size"] == 5
     assert store.read_range(ticket["object_key"], 0, 5) == b"hello"
 
 
@@ -223,21 +284,69 @@ def test_a_raw_body_shorter_than_its_content_length_is_400_and_files_nothing(cli
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff,
                                 extras={"wsgi.input": io.BytesIO(b"hello"), "CONTENT_LENGTH": "10"})
     assert resp.status_code == 400, resp.text
-    assert not [c for c in rpc.calls if c[1] == "complete_upload"]
-    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}  # documents deletes what was stored
+    assert not calls(rpc, "complete_uploads")
+    # documents deletes what was stored
+    assert rpc.last("cancel_uploads")[3] == {"payload": {"upload_ids": [ticket["upload_id"]]}}
 
 
 def test_a_multipart_body_cut_short_inside_a_file_is_400_and_files_nothing(client, rpc, staff, ticket):
     body, headers = multipart(("file", "a.txt", b"hello"))
     resp = client.simulate_post(UPLOAD_URL, body=body[:-30], headers={**staff, **headers})
     assert resp.status_code == 400, resp.text
-    assert not [c for c in rpc.calls if c[1] == "complete_upload"]
-    assert rpc.last("cancel_upload")[3] == {"upload_id": ticket["upload_id"]}
+    assert not calls(rpc, "complete_uploads")
+    assert rpc.last("cancel_uploads")[3] == {"payload": {"upload_ids": [ticket["upload_id"]]}}
+
+
+def test_a_multipart_body_cut_short_inside_its_second_file_completes_neither(client, rpc, staff, tickets):
+    body, headers = multipart(("file", "a.txt", b"first"), ("file", "b.txt", b"second"))
+    resp = client.simulate_post(UPLOAD_URL, body=body[:body.index(b"second") + 3], headers={**staff, **headers})
+    assert resp.status_code == 400, resp.text
+    assert not calls(rpc, "complete_uploads")
+    assert calls(rpc, "cancel_uploads") == [{"payload": {"upload_ids": [t["upload_id"] for t in tickets]}}]
+
+
+class Breaks(io.RawIOBase):
+    """What gunicorn's input does when a chunked body stops before its last chunk: it raises its own error."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.data.read(size)
+        if not chunk:
+            raise OSError("the chunked body ended before its last chunk")  # gunicorn's NoMoreData is an IOError
+        return chunk
+
+
+def test_a_body_whose_reading_fails_is_400_and_files_nothing(client, rpc, staff, tickets):
+    # Files longer than the form parser reads ahead, so the break comes well inside the second.
+    body, headers = multipart(("file", "a.txt", b"first file " * 20_000), ("file", "b.txt", b"second " * 20_000))
+    resp = client.simulate_post(UPLOAD_URL, headers={**staff, **headers},
+                                extras={**chunked(b""), "wsgi.input": Breaks(body[:body.index(b"second") + 70_000])})
+    assert resp.status_code == 400, resp.text
+    assert len(tickets) == 2
+    assert not calls(rpc, "complete_uploads")
+    assert calls(rpc, "cancel_uploads") == [{"payload": {"upload_ids": [t["upload_id"] for t in tickets]}}]
+
+
+@pytest.mark.parametrize("url", [UPLOAD_URL, "/api/public/links/tok123/files"])
+def test_a_file_part_named_in_latin_1_is_400_before_documents_hears_of_it(client, rpc, staff, ticket, url):
+    boundary = "porta-test-boundary"
+    body = (f"--{boundary}\r\n".encode() + b'Content-Disposition: form-data; name="file"; filename="r\xe9sum\xe9.pdf"'
+            + b"\r\n\r\nhello\r\n" + f"--{boundary}--\r\n".encode())
+    resp = client.simulate_post(url, body=body, headers={
+        **staff, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert resp.status_code == 400, resp.text
+    assert "UTF-8" in resp.json["description"]
+    assert not [c for c in rpc.calls if c[1] in ("begin_upload", "begin_link_upload")]
 
 
 def test_multipart_text_fields_before_the_file_go_along_with_it(client, rpc, ticket):
     rpc.answers[("documents", "begin_link_upload")] = ticket
-    rpc.answers[("documents", "complete_link_upload")] = {"items": [{"name": "a.txt", "size": 5, "duplicate": False,
+    rpc.answers[("documents", "complete_link_uploads")] = {"items": [{"name": "a.txt", "size": 5, "duplicate": False,
                                                                      "received_at": "2026-11-23T10:00:00Z"}]}
     body, headers = multipart(("uploader_name", None, b"Jane Doe"), ("uploader_email", None, b"jane@example.com"),
                               ("file", "a.txt", b"hello"))

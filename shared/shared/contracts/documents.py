@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.events import declare
-from shared.schemas import PageQuerySchema, Timestamp, page_schema
+from shared.schemas import PageQuerySchema, StrictBoolean, Timestamp, page_schema
 
 # What a client sees of a folder: nothing, its documents, or its documents and uploads into it.
 CLIENT_ACCESS = ("none", "view", "view_edit")
@@ -24,11 +24,15 @@ UPLOADER_KINDS = ("staff", "client", "link")
 SCAN_STATUSES = ("not_scanned", "pending", "clean", "infected", "too_large")
 FILE_REQUEST_STATUSES = ("open", "revoked")
 NAME = validate.Length(min=1, max=255)
+# The most files one upload request carries (the gateway's multipart parser takes 1,000 parts).
+MAX_BATCH = 1000
 
 
 class FolderCreateSchema(Schema):
     name = fields.String(required=True, validate=NAME)
-    parent_id = fields.UUID(load_default=None, metadata={"description": "Default: the account's private root"})
+    parent_id = fields.UUID(load_default=None, metadata={"description": "Default: the root that matches "
+                                                                        "`client_access` (the private root for "
+                                                                        "`none`, else the client root)"})
     client_access = fields.String(required=True, validate=validate.OneOf(CLIENT_ACCESS),
                                   metadata={"description": "`none` (private), `view` or `view_edit`"})
 
@@ -130,6 +134,9 @@ class UploadRequestSchema(Schema):
 class LinkUploadRequestSchema(UploadRequestSchema):
     uploader_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     uploader_email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    files_before = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_BATCH),
+                                  metadata={"description": "Files of the same HTTP request before this one: a "
+                                                           "request's `max_files` counts them"})
 
 
 class UploadTicketSchema(Schema):
@@ -141,10 +148,30 @@ class UploadTicketSchema(Schema):
 
 
 class UploadedSchema(Schema):
-    """What the gateway learned while streaming."""
+    """What the gateway learned while streaming one file."""
 
+    upload_id = fields.UUID(required=True)
     size = fields.Integer(required=True, validate=validate.Range(min=0))
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+
+
+class UploadBatchSchema(Schema):
+    """Every file of one HTTP request, once its body has ended cleanly: completed together or not at all."""
+
+    items = fields.List(fields.Nested(UploadedSchema), required=True,
+                        validate=validate.Length(min=1, max=MAX_BATCH))
+
+    @validates_schema
+    def _once_each(self, data: dict[str, Any], **_: Any) -> None:
+        ids = [item["upload_id"] for item in data.get("items", [])]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("Each upload at most once.", "items")
+
+
+class UploadCancelSchema(Schema):
+    """Uploads the gateway gave up on: forgotten with their bytes."""
+
+    upload_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=MAX_BATCH))
 
 
 class ReceivedFileSchema(Schema):
@@ -176,7 +203,7 @@ class DownloadSchema(Schema):
 class FileRequestCreateSchema(Schema):
     folder_id = fields.UUID(required=True)
     message = fields.String(required=True, validate=validate.Length(min=1, max=5000))
-    send_email = fields.Boolean(load_default=False)
+    send_email = StrictBoolean(load_default=False)
     recipients = fields.List(fields.Email(validate=validate.Length(max=254)), load_default=list,
                              validate=validate.Length(max=50),
                              metadata={"description": "Any addresses, e.g. the account's users with portal access"})

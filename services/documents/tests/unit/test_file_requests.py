@@ -71,6 +71,14 @@ def test_a_request_with_all_its_files_takes_no_more_even_of_a_file_already_on_it
     file_requests.require_room(request(received_count=10_000))
 
 
+def test_the_files_ahead_in_the_same_upload_count_against_max_files():
+    two_left = request(max_files=3, received_count=1)
+    file_requests.check_room(two_left, "first.pdf", 10, files_before=0)
+    file_requests.check_room(two_left, "second.pdf", 10, files_before=1)
+    with pytest.raises(Conflict, match="at most 3 files, and 2 more can come"):
+        file_requests.check_room(two_left, "third.pdf", 10, files_before=2)
+
+
 def test_the_size_limit_is_checked_only_when_the_size_is_known():
     limited = request(max_bytes=1000)
     file_requests.check_room(limited, "unknown.pdf", None)
