@@ -1,22 +1,38 @@
 """Cross-service tests: the whole system runs (devstack's `porta_system`); tests speak HTTP to it."""
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
+import requests.adapters
 
 from tests.emails import link_in, to, token_of
 
 
-class Api:
-    """A thin HTTP client for one user of the running gateway."""
+class _FromAddress(requests.adapters.HTTPAdapter):
+    """Connections bound to one local source address (any 127.x.y.z reaches the gateway on loopback)."""
 
-    def __init__(self, base_url: str, token: str | None = None) -> None:
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
+
+
+class Api:
+    """A thin HTTP client for one user of the running gateway; `source_address` binds its connections."""
+
+    def __init__(self, base_url: str, token: str | None = None, source_address: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        self.source_address = source_address
+        if source_address:
+            self.session.mount("http://", _FromAddress(source_address))
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
@@ -40,6 +56,15 @@ def api_for(base_url) -> Callable[[str], Api]:
 @pytest.fixture
 def anonymous(base_url) -> Api:
     return Api(base_url)
+
+
+@pytest.fixture
+def anonymous_from(base_url) -> Callable[[], Api]:
+    """`anonymous_from()`: an Api without login whose connections come from a loopback address of its own
+    (`.source_address`, 127.x.y.z), so what the gateway keys on the client's address (throttling) is the
+    caller's alone and no other test sees it."""
+    return lambda: Api(base_url, source_address=f"127.{random.randrange(1, 255)}.{random.randrange(256)}."
+                                                  f"{random.randrange(1, 255)}")
 
 
 @pytest.fixture

@@ -153,6 +153,7 @@ def porta_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "PORTA_SMTP_PORT": str(environment.free_port()),
         "PORTA_HTTP_HOST": "127.0.0.1",
         "PORTA_HTTP_PORT": str(http_port),
+        "PORTA_METRICS_PORT": str(environment.free_port()),
         "PORTA_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
     }
     with contextlib.ExitStack() as cleanup:

@@ -22,6 +22,16 @@ class Timestamp(fields.DateTime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean, `true` or `false`, and nothing else: marshmallow's Boolean also takes 0, 1, "yes",
+    "on"... For JSON bodies; a query string's booleans are the words `true` and `false` (fields.Boolean)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class PageQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None)

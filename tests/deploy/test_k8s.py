@@ -138,6 +138,20 @@ def test_gateway_service_routes_to_the_gateway_pods(rendered, render):
 
 
 @pytest.mark.parametrize("render", RENDERS)
+def test_gateway_metrics_are_on_their_own_port_and_never_behind_the_service(rendered, render):
+    docs = rendered[render]
+    gateway = by_kind(docs, "Deployment")["gateway"]
+    container = main_container(gateway)
+    port_names = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = {item["name"]: item.get("value") for item in container.get("env", [])}
+    assert int(env["PORTA_METRICS_PORT"]) == port_names["metrics"] != port_names["http"]
+    annotations = gateway["spec"]["template"]["metadata"]["annotations"]
+    assert int(annotations["prometheus.io/port"]) == port_names["metrics"]
+    targets = {port["targetPort"] for port in by_kind(docs, "Service")["gateway"]["spec"]["ports"]}
+    assert targets.isdisjoint({"metrics", port_names["metrics"]})
+
+
+@pytest.mark.parametrize("render", RENDERS)
 def test_deployment_selectors_match_their_pods(rendered, render):
     for deployment in by_kind(rendered[render], "Deployment").values():
         selector = deployment["spec"]["selector"]["matchLabels"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import falcon
@@ -9,7 +10,14 @@ from swagger_ui.core import ApplicationDocument
 
 from gateway import errors
 from gateway.media import Request, json_handlers, request_handlers
-from gateway.middleware import AuthMiddleware, ClientAddressMiddleware, MetricsMiddleware, RequestIdMiddleware
+from gateway.middleware import (
+    AuthMiddleware,
+    ClientAddressMiddleware,
+    InputCheckMiddleware,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from gateway.openapi import build_spec
 from gateway.resources import (
     access,
@@ -31,13 +39,14 @@ from gateway.transfer import FileTransfer
 from shared.config import Settings
 from shared.storage import ObjectStore
 
+STATIC = Path(__file__).parent / "static"
+
 
 def routes(rpc: Any, transfer: FileTransfer) -> list[tuple[str, Any]]:
     """Every documented route: the app serves these and the OpenAPI document describes them."""
     return [
         ("/healthz", system.Health()),
         ("/readyz", system.Ready(rpc)),
-        ("/metrics", system.Metrics()),
         ("/api/v1/auth/signup", identity.Signup(rpc)),
         ("/api/v1/auth/login", identity.Login(rpc)),
         ("/api/v1/auth/logout", identity.Logout(rpc)),
@@ -94,7 +103,7 @@ def create_app(rpc: Any, settings: Settings, store: ObjectStore | None = None) -
     store = store or ObjectStore.from_settings(settings)
     app = falcon.App(request_type=Request, middleware=[
         RequestIdMiddleware(), ClientAddressMiddleware(settings.trusted_proxies), MetricsMiddleware(),
-        AuthMiddleware(rpc),
+        SecurityHeadersMiddleware(), InputCheckMiddleware(), AuthMiddleware(rpc),
     ])
     app.req_options.media_handlers = request_handlers(settings.max_json_body)
     app.resp_options.media_handlers = json_handlers(settings.max_json_body)
@@ -104,6 +113,8 @@ def create_app(rpc: Any, settings: Settings, store: ObjectStore | None = None) -
         app.add_route(template, resource)
     app.add_route("/openapi.json", system.OpenApi(build_spec([*table, ("/openapi.json", system.OpenApi({}))])))
     add_docs(app, "/docs", "/openapi.json")
+    # The pages' scripts and styles: files, so that the pages' Content-Security-Policy allows no inline script.
+    app.add_static_route("/static", str(STATIC))
     return app
 
 

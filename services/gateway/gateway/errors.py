@@ -16,6 +16,8 @@ class HTTPDomainError(falcon.HTTPError):
 
     def __init__(self, exc: PortaError) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Throttled) else None
+        if exc.status == 401:  # API.md, RFC 9110: a 401 names the scheme that opens the door
+            headers = {"WWW-Authenticate": "Bearer"}
         super().__init__(falcon.code_to_http_status(exc.status), title=exc.title, description=exc.description,
                          headers=headers)
         # The wait travels in `errors` across RPC; the client reads it from Retry-After.

@@ -1,12 +1,17 @@
-"""JSON bodies with a size limit enforced while reading, so a chunked body cannot lie its way past it."""
+"""JSON bodies with a size limit enforced while reading, so a chunked body cannot lie its way past it, and
+checked (gateway.checks) before any service sees them."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import falcon
 from falcon.media import JSONHandler
 
-from shared.errors import PayloadTooLarge
+from gateway.checks import check_json
+from shared.errors import BadRequest, PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 # A refused body is read and dropped up to this much, so the client's keep-alive connection
 # stays usable; past it gunicorn gives up draining and closes the connection (RFC 9110 allows it).
@@ -35,13 +40,51 @@ class LimitedJSONHandler(JSONHandler):
         data = stream.read(self.max_bytes + 1)
         if len(data) > self.max_bytes:
             raise _refuse(stream, self.max_bytes)
-        return self._deserialize(data)
+        try:
+            document = self._deserialize(data)
+        except RecursionError:  # `[` x 100,000: nested past what the parser can follow
+            raise falcon.MediaMalformedError(falcon.MEDIA_JSON) from None
+        check_json(document)
+        return document
+
+
+class ClientInput:
+    """The server's input stream, whose failures are the client's: a chunked body that stops before its
+    last chunk, a malformed chunk, a connection lost mid-body. gunicorn raises its own errors for these,
+    which would be 500s; they are a 400 (nobody may be listening any more, but nothing is half-done)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def _reading(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except Exception as exc:  # gunicorn's ParseException and NoMoreData, socket errors
+            log.info("the request body could not be read: %r", exc)
+            raise BadRequest("The request body ended early or is malformed.") from None
+
+    def read(self, *args: Any) -> bytes:
+        return self._reading(self._stream.read, *args)
+
+    def readline(self, *args: Any) -> bytes:
+        return self._reading(self._stream.readline, *args)
+
+    def readlines(self, *args: Any) -> list[bytes]:
+        return self._reading(self._stream.readlines, *args)
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
 
 
 class Request(falcon.Request):
     """falcon's request, but a body sent chunked (no Content-Length) is read to its end: falcon's
     bounded stream reads nothing without a length, while the server's own input stream (gunicorn's)
-    ends where the chunked body ends. Size limits apply while reading either way."""
+    ends where the chunked body ends. Size limits apply while reading either way. A body that cannot
+    be read to its end is a 400 (`ClientInput`)."""
+
+    def __init__(self, env: dict, options: Any = None) -> None:
+        env["wsgi.input"] = ClientInput(env["wsgi.input"])
+        super().__init__(env, options)
 
     @property
     def bounded_stream(self) -> Any:  # type: ignore[override]

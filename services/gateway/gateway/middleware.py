@@ -1,4 +1,5 @@
-"""Request ids, bearer-token authentication and metrics, applied to every request."""
+"""Applied to every request: request ids, the client address, input checks, bearer-token authentication,
+security headers and metrics."""
 from __future__ import annotations
 
 import ipaddress
@@ -10,6 +11,7 @@ from typing import Any
 import falcon
 from prometheus_client import Counter, Histogram
 
+from gateway.checks import check_fields, check_query
 from shared import context as ctx
 from shared.errors import Forbidden, Unauthorized
 
@@ -52,6 +54,18 @@ class ClientAddressMiddleware:
         req.context.client_address = address
 
 
+class InputCheckMiddleware:
+    """Refuses what no service should see (gateway.checks), before any call: a query parameter given
+    twice (400), NUL or a lone surrogate in the query string or a path parameter (422 naming it).
+    JSON bodies are checked where they are parsed (gateway.media), form fields where they are read."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        check_query(req.params)
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response, resource: Any, params: dict) -> None:
+        check_fields((name, value) for name, value in params.items() if isinstance(value, str))
+
+
 def required_auth(resource: Any) -> str | None:
     """Who may call `resource`: its `auth`, "staff" | "client" | "any" | None (public). A resource
     that declares nothing is for staff, so one added without a thought is closed, not open."""
@@ -82,6 +96,38 @@ class AuthMiddleware:
             ctx.FIRM_ID: principal["firm_id"], ctx.USER_ID: principal["user_id"],
             ctx.USER_KIND: principal["kind"], ctx.SESSION_ID: principal["session_id"],
         })
+
+
+# Pages (`/p/`, `/portal`): scripts and styles only from our own files (gateway/static/), never inline;
+# no frame may hold them. Every other answer (JSON, a downloaded file) may load nothing at all.
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+               "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Static files (our pages' scripts, the docs page's) may be cached; any other answer may carry a token,
+# a link or a firm's data: never stored (API.md).
+STATIC_PREFIXES = ("/static/", "/docs/static/")
+
+
+def is_page(req: falcon.Request, resource: Any) -> bool:
+    """A page of ours: its responder is documented as one (`@operation(..., html=True)`). Not any HTML
+    answer: a downloaded document may be HTML too, and it must run nothing."""
+    responder = getattr(resource, f"on_{req.method.lower()}", None)
+    return bool(getattr(responder, "openapi", {}).get("html"))
+
+
+class SecurityHeadersMiddleware:
+    """The headers API.md asks of every answer, set once here rather than per resource: nosniff always;
+    `Cache-Control: no-store` unless a resource chose its own (a download's `private, no-store`);
+    X-Frame-Options DENY and a Content-Security-Policy with `frame-ancestors 'none'`: PAGE_POLICY for
+    our pages, the resource's own `content_security_policy` (the docs page), else API_POLICY."""
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool) -> None:
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("X-Frame-Options", "DENY")
+        policy = PAGE_POLICY if is_page(req, resource) else getattr(resource, "content_security_policy", API_POLICY)
+        resp.set_header("Content-Security-Policy", policy)
+        if not req.path.startswith(STATIC_PREFIXES) and resp.get_header("Cache-Control") is None:
+            resp.set_header("Cache-Control", "no-store")
 
 
 class MetricsMiddleware:

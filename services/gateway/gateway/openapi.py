@@ -13,8 +13,9 @@ from gateway.middleware import required_auth
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 ERROR_TEXT = {
-    400: "Malformed body", 401: "No or bad token", 403: "Not allowed", 404: "Unknown, or another firm's",
-    409: "Conflict", 410: "Link expired or revoked", 413: "Too large", 415: "Bad media type",
+    400: "Malformed body, or a query parameter given twice", 401: "No or bad token", 403: "Not allowed",
+    404: "Unknown, or another firm's",
+    409: "Conflict", 410: "Link expired or revoked", 413: "Too large", 414: "URL too long", 415: "Bad media type",
     416: "Range not satisfiable",
     422: "Validation failed", 429: "Throttled", 502: "A service failed", 503: "A service is unavailable",
     504: "A service did not answer in time",
@@ -32,23 +33,35 @@ def operation(
     description: str = "",
     files: bool = False,
     binary_response: bool = False,
+    html: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a responder for the OpenAPI document; undocumented responders fail a test.
 
     `files`: the body is a file, raw (`?filename=`) or `multipart/form-data`; `binary_response`:
-    the answer is a file's bytes (with `Range`)."""
+    the answer is a file's bytes in the file's own media type (with `Range`); `html`: a page, and
+    its `errors` are pages too."""
 
     def describe(responder: Callable[..., Any]) -> Callable[..., Any]:
         responder.openapi = {  # type: ignore[attr-defined]
             "summary": summary, "body": body, "response": response, "status": status, "query": query,
             "errors": tuple(errors), "description": description, "files": files,
-            "binary_response": binary_response,
+            "binary_response": binary_response, "html": html,
         }
         return responder
 
     return describe
 
 
+INFO = """The HTTP contract of Porta's gateway (see API.md).
+
+Errors are JSON `{title, description}`, with `errors` (messages per field, see FieldErrors) on a 422. Besides
+the answers each operation lists, any request may be answered 414 (URL longer than 4,094 bytes) or 431 (more
+than 100 header fields, or one over 8,190 bytes), in the same JSON. A 401 carries `WWW-Authenticate: Bearer`,
+a 429 `Retry-After`. Strings may hold no NUL character and no lone surrogate (422 naming the field); a query
+parameter may be given once (400). Booleans in JSON bodies are `true` or `false`; in a query string, the words
+`true` and `false`."""
+
+HTML = {"text/html": {"schema": {"type": "string"}}}
 _PARAM = re.compile(r"{(\w+)(?::(\w+))?[^}]*}")
 
 
@@ -61,14 +74,21 @@ def openapi_path(template: str) -> tuple[str, list[tuple[str, str]]]:
 def build_spec(routes: Iterable[tuple[str, Any]], *, title: str = "Porta API", version: str = "1.0.0") -> dict:
     spec = APISpec(
         title=title, version=version, openapi_version="3.1.0", plugins=[MarshmallowPlugin()],
-        info={"description": "The HTTP contract of Porta's gateway (see API.md)."},
+        info={"description": INFO},
     )
+    spec.components.schema("FieldErrors", {
+        "type": "object",
+        "description": "Messages per field. A field of a nested object or of a list holds the same shape again, "
+                       "keyed by the nested field's name or the item's index (`{\"rights\": {\"0\": [\"...\"]}}`: "
+                       "the first item of `rights`); `_schema` holds messages about the body as a whole.",
+        "additionalProperties": {"oneOf": [{"type": "array", "items": {"type": "string"}},
+                                           {"$ref": "#/components/schemas/FieldErrors"}]},
+    })
     spec.components.schema("Error", {
         "type": "object", "required": ["title"],
         "properties": {
             "title": {"type": "string"}, "description": {"type": "string"},
-            "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                       "description": "Messages per field, on 422"},
+            "errors": {"$ref": "#/components/schemas/FieldErrors"},
         },
     })
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -112,8 +132,11 @@ def _operation(responder: Any, auth: str | None, params: list[tuple[str, str]]) 
     ok: dict[str, Any] = {"description": "OK" if doc["status"] != 204 else "No content"}
     if doc["response"] is not None:
         ok["content"] = {"application/json": {"schema": doc["response"]}}
+    if doc["html"]:
+        ok["content"] = HTML
     if doc["binary_response"]:
-        ok["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        ok["description"] = "The file's bytes, in the file's own media type"
+        ok["content"] = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
         op["responses"]["206"] = {"description": "The requested byte range (`Range`)",
                                   "content": ok["content"]}
         doc_errors = {416}
@@ -130,9 +153,20 @@ def _operation(responder: Any, auth: str | None, params: list[tuple[str, str]]) 
         errors |= {400, 413, 415, 422}
     if params:
         errors.add(404)
+    if doc["query"] is not None:
+        errors |= {400, 414, 422}  # a parameter given twice; too long a query string; a value refused
+    if any(converter != "uuid" for _, converter in params):
+        errors.add(422)  # text no service may see (gateway.checks)
     for code in sorted(errors):
+        page = doc["html"] and code in (404, 410, 429)
         op["responses"][str(code)] = {
-            "description": ERROR_TEXT.get(code, "Error"),
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "description": ERROR_TEXT.get(code, "Error") + (": a page saying so" if page else ""),
+            "content": HTML if page else {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
+        if code == 401:
+            op["responses"]["401"]["headers"] = {"WWW-Authenticate": {
+                "required": True, "schema": {"type": "string"}, "description": "`Bearer`"}}
+        if code == 429:
+            op["responses"]["429"]["headers"] = {"Retry-After": {
+                "required": True, "schema": {"type": "string"}, "description": "Seconds until a retry may work"}}
     return op

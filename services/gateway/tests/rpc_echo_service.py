@@ -5,7 +5,9 @@ them over the real broker only. The service name comes from RPC_ECHO_NAME. `Echo
 `shared.rpc.rpc` (what Porta services use), `StockEchoService` nameko's own `@rpc`, so the client
 is checked against both reply paths; `MixedService` must refuse to start.
 """
+import collections
 import os
+import time
 
 import eventlet
 from nameko.extensions import DependencyProvider
@@ -15,6 +17,8 @@ from shared.errors import NotFound
 from shared.rpc import rpc
 
 NAME = os.environ.get("RPC_ECHO_NAME", "rpc_echo")
+# gather(): how many calls with each key have come in so far.
+GATHERED: collections.Counter = collections.Counter()
 
 
 class WorkerContextData(DependencyProvider):
@@ -48,6 +52,28 @@ class EchoService:
     def sleep(self, seconds):
         eventlet.sleep(seconds)
         return seconds
+
+    @rpc
+    def hold(self, release, arrived=None):
+        """Touch the file `arrived` (the call is here), then answer once the file `release` exists:
+        the test decides when the reply goes out, instead of guessing with sleeps."""
+        if arrived:
+            open(arrived, "a").close()
+        while not os.path.exists(release):
+            eventlet.sleep(0.02)
+        return "released"
+
+    @rpc
+    def gather(self, key, count, wait=20.0):
+        """True once `count` calls with this `key` are in at the same time; False if they were not
+        within `wait` seconds (the caller sent them one after the other)."""
+        GATHERED[key] += 1
+        deadline = time.monotonic() + wait
+        while GATHERED[key] < count:
+            if time.monotonic() > deadline:
+                return False
+            eventlet.sleep(0.01)
+        return True
 
 
 class StockEchoService:

@@ -52,8 +52,8 @@ class BulkAccess:
     def __init__(self, rpc: Any) -> None:
         self.rpc = rpc
 
-    @operation("Update up to 1,000 (account, email) rows; all or nothing", body=BulkAccessSchema,
-               response=AccessListSchema, errors=(409,))
+    @operation("Update up to 1,000 (account, email) rows; all or nothing (404 when one names an unknown account "
+               "or email)", body=BulkAccessSchema, response=AccessListSchema, errors=(404, 409))
     def on_patch(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.media = self.rpc.call("crm", "bulk_update_access", context=req.context.call_context,
                                    payload=req.get_media())

@@ -42,7 +42,8 @@ def list_documents(req: falcon.Request, rpc: Any, account_id: Any) -> dict:
 
 
 def upload_documents(req: falcon.Request, rpc: Any, transfer: FileTransfer, account_id: Any) -> list[dict]:
-    """Store the request's files into an account's folder as the logged-in caller (staff or client)."""
+    """Store the request's files into an account's folder as the logged-in caller (staff or client): all of
+    them, or none and the error."""
     context = req.context.call_context
     folder_id = req.get_param("folder_id")
     unzip = _flag(req, "unzip", True)
@@ -53,12 +54,13 @@ def upload_documents(req: falcon.Request, rpc: Any, transfer: FileTransfer, acco
             "size": incoming.size, "unzip": unzip,
         })
 
-    def complete(ticket: dict, stored: dict) -> dict:
-        return rpc.call("documents", "complete_upload", context=context, timeout=COMPLETE_TIMEOUT,
-                        upload_id=ticket["upload_id"], payload=stored)
+    def complete(stored: list[dict]) -> dict:
+        return rpc.call("documents", "complete_uploads", context=context, timeout=COMPLETE_TIMEOUT,
+                        payload={"items": stored})
 
-    def cancel(ticket: dict) -> None:
-        rpc.call("documents", "cancel_upload", context=context, upload_id=ticket["upload_id"])
+    def cancel(tickets: list[dict]) -> None:
+        rpc.call("documents", "cancel_uploads", context=context,
+                 payload={"upload_ids": [ticket["upload_id"] for ticket in tickets]})
 
     return transfer.receive(req, begin, complete, cancel)
 
@@ -74,7 +76,8 @@ class AccountFolders:
         resp.media = self.rpc.call("documents", "list_folders", context=req.context.call_context,
                                    account_id=str(account_id))
 
-    @operation("Make a folder; inside a private folder it must be private too", body=FolderCreateSchema,
+    @operation("Make a folder; inside a private folder it must be private too. Without `parent_id` it goes "
+               "under the root that matches its `client_access`", body=FolderCreateSchema,
                response=FolderSchema, status=201, errors=(409,))
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: Any) -> None:
         resp.media = self.rpc.call("documents", "create_folder", context=req.context.call_context,
@@ -94,8 +97,9 @@ class AccountDocuments:
     def on_get(self, req: falcon.Request, resp: falcon.Response, account_id: Any) -> None:
         resp.media = list_documents(req, self.rpc, account_id)
 
-    @operation("Upload: a raw body with `?filename=`, or multipart/form-data with one or more files. The type "
-               "is sniffed from the content; a .zip is unpacked into the folder unless `?unzip=false`",
+    @operation("Upload: a raw body with `?filename=`, or multipart/form-data with one or more files, stored "
+               "all or none. The type is sniffed from the content; a .zip is unpacked into the folder unless "
+               "`?unzip=false`",
                query=UploadQuerySchema, response=DocumentListSchema, status=201, files=True, errors=UPLOAD_ERRORS)
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: Any) -> None:
         resp.media = {"items": upload_documents(req, self.rpc, self.transfer, account_id)}

@@ -16,11 +16,17 @@ from gateway.openapi import operation
 from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
 from shared.contracts.crm import AcceptInvitationSchema, LoginResultSchema
 from shared.contracts.documents import DoneUploadingSchema, PublicFileRequestSchema, ReceivedFilesSchema
-from shared.errors import Gone, NotFound
+from shared.errors import Gone, NotFound, Throttled
 
 pages = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape())
 
 PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+class LinkFileRequestSchema(PublicFileRequestSchema):
+    """documents' `describe_file_request` reply, already dumped: its time is passed on as the string it is."""
+
+    expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
 class LinkInfoSchema(Schema):
@@ -28,7 +34,7 @@ class LinkInfoSchema(Schema):
     firm_name = fields.String()
     message = fields.String(allow_none=True)
     expires_at = fields.String(allow_none=True)
-    file_request = fields.Nested(PublicFileRequestSchema, allow_none=True,
+    file_request = fields.Nested(LinkFileRequestSchema, allow_none=True,
                                  metadata={"description": "Upload links: what the upload page needs"})
 
 
@@ -55,8 +61,12 @@ class LinkInfo:
 def _describe(rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
     """What a live link may show: the firm's name, and for an upload link the request's message."""
     context = req.context.call_context
-    firm = rpc.call("crm", "describe_firm", context=context, firm_id=link["firm_id"])
-    info = {"kind": link["kind"], "firm_name": firm["name"], "message": None, "expires_at": link.get("expires_at"),
+    if link["kind"] == "invitation":  # Gone at once when crm voided it, whatever links has heard yet
+        firm_name = rpc.call("crm", "describe_invitation", context=context, token=token,
+                             address=req.context.client_address)["firm_name"]
+    else:
+        firm_name = rpc.call("crm", "describe_firm", context=context, firm_id=link["firm_id"])["name"]
+    info = {"kind": link["kind"], "firm_name": firm_name, "message": None, "expires_at": link.get("expires_at"),
             "file_request": None}
     if link["kind"] == "file_request":
         request = rpc.call("documents", "describe_file_request", context=context, token=token,
@@ -76,9 +86,9 @@ class LinkFiles:
         self.transfer = transfer
 
     @operation("Upload through a link: a raw body with `?filename=` (and `uploader_name`, `uploader_email`), or "
-               "multipart/form-data (those two fields before the files). Answers only what was sent; content "
-               "that already came through this link is not stored twice (`duplicate`; 200 instead of 201 "
-               "when every file was such a duplicate)",
+               "multipart/form-data (those two fields before the files), stored all or none. Answers only what "
+               "was sent; content that already came through this link is not stored twice (`duplicate`; 200 "
+               "instead of 201 when every file was such a duplicate)",
                response=ReceivedFilesSchema, status=201, files=True, errors=(404, 409, 410, 413, 415, 422, 429))
     def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
@@ -90,14 +100,16 @@ class LinkFiles:
                                  payload={"filename": incoming.filename, "content_type": incoming.content_type,
                                           "size": incoming.size, "unzip": True if unzip is None else unzip,
                                           "uploader_name": incoming.fields.get("uploader_name") or None,
-                                          "uploader_email": incoming.fields.get("uploader_email") or None})
+                                          "uploader_email": incoming.fields.get("uploader_email") or None,
+                                          "files_before": incoming.position})
 
-        def complete(ticket: dict, stored: dict) -> dict:
-            return self.rpc.call("documents", "complete_link_upload", context=context, timeout=COMPLETE_TIMEOUT,
-                                 upload_id=ticket["upload_id"], token=token, address=address, payload=stored)
+        def complete(stored: list[dict]) -> dict:
+            return self.rpc.call("documents", "complete_link_uploads", context=context, timeout=COMPLETE_TIMEOUT,
+                                 token=token, address=address, payload={"items": stored})
 
-        def cancel(ticket: dict) -> None:
-            self.rpc.call("documents", "cancel_upload", context=context, upload_id=ticket["upload_id"])
+        def cancel(tickets: list[dict]) -> None:
+            self.rpc.call("documents", "cancel_uploads", context=context,
+                          payload={"upload_ids": [ticket["upload_id"] for ticket in tickets]})
 
         items = self.transfer.receive(req, begin, complete, cancel)
         resp.media = {"items": items}
@@ -142,37 +154,54 @@ class LinkPage:
     def __init__(self, rpc: Any) -> None:
         self.rpc = rpc
 
-    @operation("The HTML page behind a link (invitation, upload, share, sign, pay, answer)", errors=(404, 410, 429))
+    @operation("The HTML page behind a link (invitation, upload, share, sign, pay, answer)", errors=(404, 410, 429),
+               html=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
         resp.content_type = falcon.MEDIA_HTML
         try:
             link = self.rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
                                  address=req.context.client_address)
-        except (NotFound, Gone) as exc:
-            resp.status = falcon.code_to_http_status(exc.status)
-            resp.text = pages.get_template("link_invalid.html").render()
+        except (NotFound, Gone, Throttled) as exc:
+            self._refused(resp, exc)
             return
         if link["kind"] == "invitation":
-            firm = self.rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])
+            try:  # crm knows at once when an invitation was voided (reinvite, new address, LOGIN off...)
+                invitation = self.rpc.call("crm", "describe_invitation", context=req.context.call_context,
+                                           token=token, address=req.context.client_address)
+            except (NotFound, Gone, Throttled) as exc:
+                self._refused(resp, exc)
+                return
             resp.text = pages.get_template("invitation.html").render(
-                firm_name=firm["name"], accept_url=f"/api/public/invitations/{token}")
+                firm_name=invitation["firm_name"], accept_url=f"/api/public/invitations/{token}")
         elif link["kind"] == "file_request":
             try:
                 info = _describe(self.rpc, req, token, link)
-            except (NotFound, Gone) as exc:  # the request was revoked or expired a moment ago
-                resp.status = falcon.code_to_http_status(exc.status)
-                resp.text = pages.get_template("link_invalid.html").render()
+            except (NotFound, Gone, Throttled) as exc:  # the request was revoked or expired a moment ago
+                self._refused(resp, exc)
                 return
             resp.text = pages.get_template("upload.html").render(info=info, token=token)
         else:
             raise NotFound("This kind of link has no page yet.")
 
+    @staticmethod
+    def _refused(resp: falcon.Response, exc: NotFound | Gone | Throttled) -> None:
+        """A page in plain words: the link no longer works (404, 410), or a wrong link from an address
+        that must wait (429, with the wait the links service named, also as Retry-After)."""
+        resp.status = falcon.code_to_http_status(exc.status)
+        if isinstance(exc, Throttled):
+            wait = exc.retry_after
+            resp.set_header("Retry-After", str(wait))
+            in_words = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{-(-wait // 60)} minutes"
+            resp.text = pages.get_template("link_throttled.html").render(wait=in_words)
+        else:
+            resp.text = pages.get_template("link_invalid.html").render()
+
 
 class PortalPage:
     auth = None
 
-    @operation("The client portal's page (it calls /portal/v1 with the token from the invitation or login)")
+    @operation("The client portal's page (it calls /portal/v1 with the token from the invitation or login)", html=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML
         resp.set_header("Cache-Control", "no-store")

@@ -1,17 +1,22 @@
-"""Liveness, readiness, metrics, the OpenAPI document and its Swagger UI page: all public."""
+"""Liveness, readiness, the OpenAPI document and its Swagger UI page: all public. Metrics are not
+(gateway.metrics serves them on their own port)."""
 from __future__ import annotations
 
-import os
+import base64
+import hashlib
+import logging
+import re
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import falcon
 from marshmallow import Schema, fields
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from gateway.openapi import operation
 from shared.config import SERVICES
 from shared.errors import PortaError
+
+log = logging.getLogger(__name__)
 
 
 class HealthSchema(Schema):
@@ -19,8 +24,7 @@ class HealthSchema(Schema):
 
 
 class ReadySchema(Schema):
-    status = fields.String(metadata={"description": "`ready` or `unavailable`"})
-    services = fields.Dict(keys=fields.String(), values=fields.String())
+    status = fields.String(required=True, metadata={"description": "`ready` or `unavailable`"})
 
 
 class Health:
@@ -32,7 +36,8 @@ class Health:
 
 
 class Ready:
-    """Ready when the broker carries an RPC to every service and each answers from its database."""
+    """Ready when the broker carries an RPC to every service and each answers from its database. The
+    answer says only that: which service is down is for the operator (the log), not the public."""
 
     auth = None
 
@@ -55,22 +60,10 @@ class Ready:
         wait(futures.values(), timeout=self.timeout)
         states = {s: f.result() if f.done() else "timeout" for s, f in futures.items()}
         ready = all(state == "ok" for state in states.values())
+        if not ready:
+            log.warning("not ready: %s", ", ".join(f"{s} {state}" for s, state in states.items() if state != "ok"))
         resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
-        resp.media = {"status": "ready" if ready else "unavailable", "services": states}
-
-
-class Metrics:
-    auth = None
-
-    @operation("Prometheus metrics of every gateway worker")
-    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        registry = REGISTRY
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            # gunicorn runs several worker processes: add up what each wrote to the shared directory.
-            registry = CollectorRegistry()
-            multiprocess.MultiProcessCollector(registry)
-        resp.content_type = CONTENT_TYPE_LATEST
-        resp.data = generate_latest(registry)
+        resp.media = {"status": "ready" if ready else "unavailable"}
 
 
 class OpenApi:
@@ -85,12 +78,18 @@ class OpenApi:
 
 
 class DocsPage:
-    """Swagger UI's page (from swagger_ui), showing the OpenAPI document; not itself in that document."""
+    """Swagger UI's page (from swagger_ui), showing the OpenAPI document; not itself in that document.
+    Its one inline script is allowed by its hash; Swagger UI styles its elements inline."""
 
     auth = None
 
     def __init__(self, html: str) -> None:
         self.html = html
+        hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()}'"
+                          for script in re.findall(r"<script>(.*?)</script>", html, re.DOTALL))
+        self.content_security_policy = (
+            f"default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; connect-src 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.content_type = falcon.MEDIA_HTML

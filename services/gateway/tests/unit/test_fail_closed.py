@@ -47,10 +47,11 @@ def test_every_route_declares_who_may_call_it(added_routes):
     assert not unknown, f"auth must be one of {KINDS}: {unknown}"
 
 
-def test_the_only_routes_without_a_resource_are_the_docs_files(added_routes):
-    """Static routes and sinks reach no resource, so no `auth` guards them: only the docs' files may."""
+def test_the_only_routes_without_a_resource_are_the_static_files(added_routes):
+    """Static routes and sinks reach no resource, so no `auth` guards them: only the files of the docs
+    page and of our own pages (their scripts and styles) may."""
     app, _ = added_routes
-    assert [route.prefix for route in inspect.inspect_static_routes(app)] == ["/docs/static/"]
+    assert sorted(route.prefix for route in inspect.inspect_static_routes(app)) == ["/docs/static/", "/static/"]
     assert inspect.inspect_sinks(app) == []
 
 
@@ -91,8 +92,8 @@ def test_auth_none_is_public(app_with_extra_routes, rpc):
     assert rpc.calls == []
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/metrics", "/openapi.json", "/docs", "/docs/",
-                                  "/docs/static/swagger-ui.css", "/portal"])
+@pytest.mark.parametrize("path", ["/healthz", "/openapi.json", "/docs", "/docs/", "/docs/static/swagger-ui.css",
+                                  "/portal", "/static/upload.js", "/static/pages.css"])
 def test_public_pages_need_no_token(client, path):
     assert client.simulate_get(path).status_code == 200
 

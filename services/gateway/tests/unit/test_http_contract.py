@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import uuid
 
-from shared.errors import Conflict, NotFound, Throttled, UpstreamError, ValidationFailed
+import falcon.testing
+
+from shared.errors import Conflict, NotFound, Throttled, Unauthorized, UpstreamError, ValidationFailed
 
 
 def test_staff_path_without_token_is_401(client):
@@ -16,8 +18,21 @@ def test_unknown_token_is_401(client):
     assert client.simulate_get("/api/v1/me", headers={"Authorization": "Bearer nope"}).status_code == 401
 
 
-def test_non_bearer_scheme_is_401(client):
-    assert client.simulate_get("/api/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
+def test_non_bearer_scheme_is_401(client, rpc):
+    """`staff-token` is a token the RPC knows: only the scheme is wrong."""
+    assert client.simulate_get("/api/v1/me", headers={"Authorization": "Bearer staff-token"}).status_code == 200
+    for scheme in ("Basic", "Token", "Bearerx"):
+        resp = client.simulate_get("/api/v1/me", headers={"Authorization": f"{scheme} staff-token"})
+        assert resp.status_code == 401 and resp.headers["WWW-Authenticate"] == "Bearer"
+    assert [c[3] for c in rpc.calls if c[1] == "authenticate"] == [{"token": "staff-token"}]
+
+
+def test_every_401_says_www_authenticate_bearer(client, rpc):
+    rpc.answers[("crm", "login")] = Unauthorized("Wrong email or password.")
+    answers = [client.simulate_get("/api/v1/me"),
+               client.simulate_get("/api/v1/me", headers={"Authorization": "Bearer x"}),
+               client.simulate_post("/api/v1/auth/login", json={"email": "a@b.c", "password": "x"})]
+    assert [(r.status_code, r.headers.get("WWW-Authenticate")) for r in answers] == [(401, "Bearer")] * 3
 
 
 def test_client_token_on_staff_path_is_403(client):
@@ -65,11 +80,42 @@ def test_body_over_the_limit_is_413_before_any_call(client, rpc, staff):
     assert not [c for c in rpc.calls if c[1] == "create_account"]
 
 
-def test_chunked_body_over_the_limit_is_413(client, staff):
-    chunks = iter([b'{"name": "', b"x" * 2000, b'"}'])
-    resp = client.simulate_request("POST", "/api/v1/accounts", headers={**staff, "Content-Type": "application/json"},
-                                   body=b"".join(chunks))
+class ChunkedInput:
+    """wsgi.input of a chunked request as gunicorn hands it on: the decoded body, read in pieces, ending where
+    the last chunk ends; the request has no Content-Length."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = list(chunks)
+        self.buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while self.chunks and (size < 0 or len(self.buffer) < size):
+            self.buffer += self.chunks.pop(0)
+        data, self.buffer = (self.buffer, b"") if size < 0 else (self.buffer[:size], self.buffer[size:])
+        return data
+
+
+def post_chunked(client, path: str, headers: dict, chunks: list[bytes]) -> falcon.testing.Result:
+    environ = falcon.testing.create_environ(path=path, method="POST", headers={
+        **headers, "Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input"] = ChunkedInput(chunks)
+    start = falcon.testing.StartResponseMock()
+    body = b"".join(client.app(environ, start))
+    return falcon.testing.Result([body], start.status, start.headers)
+
+
+def test_chunked_body_is_read_to_its_end(client, rpc, staff):
+    rpc.answers[("crm", "create_account")] = lambda payload: payload
+    resp = post_chunked(client, "/api/v1/accounts", staff, [b'{"name": "Chun', b'ked", ', b'"type": "company"}'])
+    assert resp.status_code == 201 and resp.json == {"name": "Chunked", "type": "company"}
+
+
+def test_chunked_body_over_the_limit_is_413(client, rpc, staff):
+    """No Content-Length to refuse it early: the limit (1,024 bytes here) holds while reading."""
+    resp = post_chunked(client, "/api/v1/accounts", staff, [b'{"name": "', *[b"x" * 100] * 20, b'"}'])
     assert resp.status_code == 413
+    assert not [c for c in rpc.calls if c[1] == "create_account"]
 
 
 def test_validation_error_carries_field_messages(client, rpc, staff):

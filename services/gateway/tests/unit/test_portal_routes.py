@@ -59,7 +59,7 @@ def test_both_routes_are_documented_with_crms_schemas(client):
     announcement = spec["paths"]["/portal/v1/accounts/{account_id}/announcement"]["get"]
     jobs = spec["paths"]["/portal/v1/accounts/{account_id}/jobs"]["get"]
     assert set(announcement["responses"]) == {"200", "401", "403", "404"}
-    assert set(jobs["responses"]) == {"200", "401", "403", "404", "422"}
+    assert set(jobs["responses"]) == {"200", "400", "401", "403", "404", "414", "422"}
     schemas = spec["components"]["schemas"]
     assert set(schemas["PortalJob"]["properties"]) == {"id", "name", "client_status", "updated_at"}
     assert set(schemas["PortalAnnouncement"]["properties"]) == {"enabled", "text"}

@@ -12,6 +12,7 @@ INVITATION = {"id": "l1", "kind": "invitation", "firm_id": "f1", "target": {"typ
 def invitation(rpc):
     rpc.answers[("links", "resolve_link")] = INVITATION
     rpc.answers[("crm", "describe_firm")] = {"name": "Smith & <Sons> CPA"}
+    rpc.answers[("crm", "describe_invitation")] = {"firm_name": "Smith & <Sons> CPA"}
 
 
 def assert_private(resp):
@@ -34,6 +35,13 @@ def test_a_dead_link_shows_a_page_saying_so(client, rpc, error, status):
     resp = client.simulate_get("/p/dead")
     assert resp.status_code == status and "no longer valid" in resp.text
     assert_private(resp)
+
+
+def test_an_invitation_crm_voided_shows_the_dead_link_page_at_once(client, rpc, invitation):
+    rpc.answers[("crm", "describe_invitation")] = Gone("This invitation is no longer valid.")
+    resp = client.simulate_get("/p/tok123")
+    assert resp.status_code == 410 and "no longer valid" in resp.text
+    assert client.simulate_get("/api/public/links/tok123").status_code == 410
 
 
 def test_throttled_link_lookups_are_429_with_retry_after(client, rpc):
