@@ -32,7 +32,12 @@ def test_killing_crm_mid_flight_loses_nothing_and_duplicates_nothing(porta_syste
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         futures = [pool.submit(create, name) for name in names]
-        time.sleep(0.2)  # requests are in flight now
+        # Killed once crm has answered a few: the others, 16 at a time, are in flight now (a fixed
+        # sleep could end before the first request reached crm on a slow machine).
+        deadline = time.monotonic() + 60
+        while len(statuses) < 3:
+            assert time.monotonic() < deadline, "crm answered nothing within 60 s"
+            time.sleep(0.01)
         done_before_kill = len(statuses)
         porta_system.kill("crm")
         time.sleep(1.0)

@@ -10,7 +10,10 @@ never stopped. A missing one is installed and started, unattended:
 - PostgreSQL and RabbitMQ from Debian's packages, started as the system's own clusters (their data
   stays in /var/lib/postgresql and /var/lib/rabbitmq, as for any Debian install);
 - S3: s3rver from npm (installed into PORTA_TOOLS_DIR), objects kept in PORTA_S3_DATA_DIR;
-- SMTP: devstack.mailserver, every message kept in the Maildir PORTA_MAIL_DIR.
+- SMTP: devstack.mailserver, every message kept in the Maildir PORTA_MAIL_DIR;
+- for tests only (not for `make run`): a second S3 server, moto's server mode (PyPI `moto`, installed
+  with the devstack) on PORTA_MOTO_ENDPOINT (default 127.0.0.1:9002), objects kept in memory, so the
+  storage tests run against two S3 implementations and neither one's quirks go unnoticed.
 """
 from __future__ import annotations
 
@@ -37,6 +40,9 @@ from devstack.environment import (
 )
 
 S3RVER_PACKAGE = "s3rver@3.7.1"
+# The second S3 server of the tests (moto's server mode); any key and secret are accepted.
+MOTO_ENDPOINT_VAR = "PORTA_MOTO_ENDPOINT"
+MOTO_ENDPOINT_DEFAULT = "127.0.0.1:9002"
 # Debian keeps daemons and their control tools in sbin, which a CI user's PATH may lack.
 SYSTEM_BIN_DIRS = ("/usr/sbin", "/sbin", "/usr/lib/rabbitmq/bin")
 
@@ -207,6 +213,23 @@ def ensure_smtp(env: Mapping[str, str]) -> Started | None:
     return Started("smtp", pid=process.pid)
 
 
+def moto_endpoint(env: Mapping[str, str]) -> str:
+    """host:port of the second S3 server of the tests (PORTA_MOTO_ENDPOINT)."""
+    return env.get(MOTO_ENDPOINT_VAR) or MOTO_ENDPOINT_DEFAULT
+
+
+def ensure_moto(env: Mapping[str, str]) -> Started | None:
+    endpoint = moto_endpoint(env)
+    host, _, port = endpoint.rpartition(":")
+    if port_answers(host, int(port)):
+        return None
+    _require_local("The second S3 server (moto)", host, int(port), MOTO_ENDPOINT_VAR)
+    process = start_daemon("moto", [sys.executable, "-m", "moto.server", "-H", host, "-p", port], env)
+    wait_for_port(host, int(port), timeout=60, process=process)
+    log(f"started moto's S3 server on {endpoint} (objects in memory)")
+    return Started("moto", pid=process.pid)
+
+
 def mail_server_command(host: str, port: int, maildir: Path) -> list[str]:
     return [sys.executable, "-m", "devstack.mailserver", "--host", host, "--port", str(port), "--maildir", str(maildir)]
 
@@ -237,13 +260,16 @@ def ensure_bucket(env: Mapping[str, str], bucket: str | None = None) -> None:
 
 
 ENSURE_STEPS = (ensure_postgres, ensure_rabbitmq, ensure_s3, ensure_smtp)
+# What only the tests use: started by `up` and `run` (so by `make test`), not by `make run`.
+TEST_STEPS = (ensure_moto,)
 
 
-def ensure(env: Mapping[str, str]) -> list[Started]:
-    """Make every component answer; returns those started here, so the caller can stop them."""
+def ensure(env: Mapping[str, str], *, tests: bool = True) -> list[Started]:
+    """Make every component answer (with `tests`, also what only the tests use); returns those
+    started here, so the caller can stop them."""
     started: list[Started] = []
     try:
-        for step in ENSURE_STEPS:
+        for step in (*ENSURE_STEPS, *(TEST_STEPS if tests else ())):
             component = step(env)
             if component is not None:
                 started.append(component)

@@ -9,11 +9,15 @@ nothing else (a PostgreSQL that was already running stays up), then exits 0.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
@@ -58,28 +62,85 @@ def describe(env: Mapping[str, str], started: list[str]) -> str:
     return "\n".join(["Porta is running. Ctrl-C stops what this command started.", *lines])
 
 
-def supervise(system: PortaSystem) -> None:
-    """Start again any process that died, waiting longer each time the same one dies again."""
-    delays: dict[str, float] = {}
-    while True:
-        time.sleep(1.0)
-        for process in system.crashed():
+@dataclass
+class Supervisor:
+    """Starts again any process of `system` that died, waiting longer each time the same one dies again
+    soon after its start (1 s, 2 s, 4 s ... RESTART_DELAY_MAX); one that had run STABLE_AFTER seconds is
+    started again after 1 s. `sleep` and `clock` are time's, or a test's."""
+
+    system: PortaSystem
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    delays: dict[str, float] = field(default_factory=dict)
+
+    def restart_crashed(self) -> list[str]:
+        """One look: every process that died since the last one is started again; returns their names."""
+        restarted = []
+        for process in self.system.crashed():
             name = process.name
-            system.processes[name].remove(process)
-            if time.monotonic() - process.started_at > STABLE_AFTER:
-                delays.pop(name, None)
-            delay = delays[name] = min(RESTART_DELAY_MAX, delays.get(name, 0.5) * 2)
+            self.system.processes[name].remove(process)
+            if self.clock() - process.started_at > STABLE_AFTER:
+                self.delays.pop(name, None)
+            delay = self.delays[name] = min(RESTART_DELAY_MAX, self.delays.get(name, 0.5) * 2)
             print(f"[run] {name} exited with code {process.popen.returncode}; starting it again in {delay:.0f}s "
                   f"(log: {process.log_path})", flush=True)
-            time.sleep(delay)
+            self.sleep(delay)
             try:
-                system.start(name, wait=False)
+                self.system.start(name, wait=False)
             except RuntimeError as error:
                 print(f"[run] cannot start {name}: {error}", flush=True)
+                continue
+            restarted.append(name)
+        return restarted
+
+
+def supervise(system: PortaSystem) -> None:
+    """Look once a second for processes that died and start them again (Supervisor), until interrupted."""
+    supervisor = Supervisor(system)
+    while True:
+        time.sleep(1.0)
+        supervisor.restart_crashed()
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _children() -> list[int]:
+    """The pids of this process's living children (Linux: read from /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, parent = stat.read_text().rsplit(")", 1)[1].split()[:2]  # after "pid (comm)"
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(parent) == os.getpid() and state != "Z":
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _signal(pid: int, signum: int) -> None:
+    """Signal a child and the process group it leads (if it got as far as making one)."""
+    for send in (os.killpg, os.kill):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            send(pid, signum)
+
+
+def stop_strays(timeout: float = 10.0) -> None:
+    """Stop the children this command started but lost track of: a SIGTERM or Ctrl-C that lands while
+    a process is being started (inside Popen) unwinds before the launcher has recorded it, and it would
+    outlive `make run`. Each leads its own process group (start_new_session), so its own children go too."""
+    strays = _children()
+    for pid in strays:
+        print(f"[run] stopping process {pid}, started as it was interrupted", flush=True)
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and set(strays) & set(_children()):
+        time.sleep(0.1)
+    for pid in strays:
+        _signal(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def main() -> int:
@@ -90,7 +151,7 @@ def main() -> int:
     started: list[infra.Started] = []
     exit_code = 0
     try:
-        started = infra.ensure(env)  # if interrupted, it stops what it had started itself
+        started = infra.ensure(env, tests=False)  # if interrupted, it stops what it had started itself
         print(f"[run] migrating {', '.join(system.services())}", flush=True)
         system.migrate()
         print(f"[run] starting {', '.join(system.services())} and the {GATEWAY}", flush=True)
@@ -109,6 +170,7 @@ def main() -> int:
         print("\n[run] stopping what this command started", flush=True)
         system.stop_all()
         infra.stop(started)
+        stop_strays()
         print("[run] stopped", flush=True)
     return exit_code
 

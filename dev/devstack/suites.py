@@ -39,6 +39,7 @@ UNIT_ENV = {
     "PORTA_AMQP_URI": f"pyamqp://guest:guest@{CLOSED}/",
     "PORTA_DB_URL_TEMPLATE": f"postgresql+psycopg2://postgres@{CLOSED}/porta_{{service}}",
     "PORTA_S3_ENDPOINT": CLOSED,
+    "PORTA_MOTO_ENDPOINT": CLOSED,  # the tests' second S3 server (devstack.infra)
     "PORTA_SMTP_HOST": "127.0.0.1",
     "PORTA_SMTP_PORT": "1",
     "PORTA_CLAMD_ADDRESS": "",  # the default: no virus scanner, rather than one the shell happens to name

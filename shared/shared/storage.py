@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from minio import Minio
-from minio.error import S3Error
+from minio.error import MinioException, S3Error
 
 from shared.config import Settings
 from shared.errors import PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 # S3 allows 10,000 parts per upload; a part is held in memory while it is sent.
@@ -117,6 +120,31 @@ class RangeReader(io.RawIOBase):
         return len(data)
 
 
+class _Source:
+    """A stream read through, remembering the error its `read` raised (see ObjectStore.put_stream)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.error: BaseException | None = None
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.stream.read(size)
+        except BaseException as error:
+            self.error = error
+            raise
+
+
+def _at_most(chunks: Iterator[bytes], length: int) -> Iterator[bytes]:
+    """The first `length` bytes of `chunks`."""
+    for chunk in chunks:
+        if len(chunk) >= length:
+            yield chunk[:length]
+            return
+        length -= len(chunk)
+        yield chunk
+
+
 class ObjectStore:
     """One bucket. Thread-safe (the minio client pools its connections), so one per process."""
 
@@ -134,14 +162,37 @@ class ObjectStore:
         """Stream an upload of unknown length into `key`, one part in memory at a time."""
         # Two parts in flight: one is sent while the next is read from the client (200 MB: 0.89x
         # direct, against 0.75x with one); minio's default of three added memory, not speed.
-        self.client.put_object(self.bucket, key, stream, length=-1, part_size=part_size_for(max_bytes),
-                               content_type=content_type, num_parallel_uploads=2)
+        source = _Source(stream)
+        try:
+            self.client.put_object(self.bucket, key, source, length=-1, part_size=part_size_for(max_bytes),
+                                   content_type=content_type, num_parallel_uploads=2)
+        except Exception as error:
+            # When reading the stream fails, minio aborts the multipart upload; an abort that fails too
+            # (s3rver has no AbortMultipartUpload; a dropped connection) must not hide why: a file over
+            # its limit stays a PayloadTooLarge. The parts left behind go with the bucket's lifecycle.
+            if source.error is not None and error is not source.error:
+                log.warning("could not abort the multipart upload of %s: %s", key, error)
+                raise source.error from None
+            raise
 
     def open(self, key: str, offset: int = 0, length: int | None = None) -> Download:
-        """The object's bytes from `offset`, `length` of them (None: to the end)."""
+        """The object's bytes from `offset`, `length` of them (None: to the end).
+
+        HTTP lets a server answer a range with more than was asked (it may ignore Range; s3rver sends
+        the whole object for `bytes=0-0`): a body that starts at `offset` is cut to `length`, one that
+        starts elsewhere is refused (MinioException) rather than taken for the bytes asked for."""
         response = self.client.get_object(self.bucket, key, offset=offset, length=length or 0)
         size = int(response.headers.get("Content-Length", 0))
-        return Download(response.stream(READ_CHUNK), size, response)
+        content_range = response.headers.get("Content-Range")  # "bytes 5-9/10"; none when not a range
+        start = int(content_range.split()[1].split("-")[0]) if content_range else 0
+        if start != offset:
+            response.close()
+            response.release_conn()
+            raise MinioException(f"the S3 server sent {key} from byte {start}, not from {offset} as asked")
+        chunks = response.stream(READ_CHUNK)
+        if length and size > length:
+            chunks, size = _at_most(chunks, length), length
+        return Download(chunks, size, response)
 
     def read_range(self, key: str, offset: int, length: int) -> bytes:
         download = self.open(key, offset, length)

@@ -61,3 +61,19 @@ def test_a_remote_component_that_does_not_answer_is_an_error(monkeypatch):
     env = environment.porta_env({"PORTA_DB_URL_TEMPLATE": "postgresql+psycopg2://u@db.example:5432/porta_{service}"})
     with pytest.raises(RuntimeError, match="not on this machine; check PORTA_DB_URL_TEMPLATE"):
         infra.ensure_postgres(env)
+
+
+def test_what_only_the_tests_use_is_started_for_them_and_not_for_make_run(monkeypatch):
+    asked = []
+    for name in ("ensure_postgres", "ensure_rabbitmq", "ensure_s3", "ensure_smtp", "ensure_moto"):
+        monkeypatch.setattr(infra, name, lambda env, name=name: asked.append(name))
+    monkeypatch.setattr(infra, "ENSURE_STEPS", (infra.ensure_postgres, infra.ensure_rabbitmq, infra.ensure_s3,
+                                                 infra.ensure_smtp))
+    monkeypatch.setattr(infra, "TEST_STEPS", (infra.ensure_moto,))
+    monkeypatch.setattr(infra, "ensure_bucket", lambda env: None)
+    env = environment.porta_env()
+    infra.ensure(env, tests=False)  # what devstack.run asks for
+    assert asked == ["ensure_postgres", "ensure_rabbitmq", "ensure_s3", "ensure_smtp"]
+    asked.clear()
+    infra.ensure(env)  # devstack.infra up / run, so `make test`
+    assert asked[-1] == "ensure_moto"

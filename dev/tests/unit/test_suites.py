@@ -84,7 +84,7 @@ def test_the_unit_environment_reaches_no_running_component():
     env = unit_env({"PATH": "/bin", "PORTA_CRM_DB_URL": "postgresql://real/crm",
                     "PORTA_AMQP_URI": "pyamqp://guest:guest@127.0.0.1:5672/"})
     assert env["PATH"] == "/bin" and "PORTA_CRM_DB_URL" not in env
-    for name in ("PORTA_AMQP_URI", "PORTA_DB_URL_TEMPLATE", "PORTA_S3_ENDPOINT"):
+    for name in ("PORTA_AMQP_URI", "PORTA_DB_URL_TEMPLATE", "PORTA_S3_ENDPOINT", "PORTA_MOTO_ENDPOINT"):
         assert "127.0.0.1:1/" in env[name] or env[name] == "127.0.0.1:1", name
     assert (env["PORTA_SMTP_HOST"], env["PORTA_SMTP_PORT"]) == ("127.0.0.1", "1")
 

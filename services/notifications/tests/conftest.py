@@ -9,10 +9,12 @@ import socket
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import eventlet
 import pytest
 from devstack.environment import free_port, smtp_address
+from devstack.mailserver import Refusals
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.testing.services import entrypoint_waiter
@@ -126,6 +128,15 @@ def _pipe(source, sink) -> None:
     finally:
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def smtp_refusals(porta_env):
+    """The run's SMTP server refusing what the test says (`devstack.mailserver.Refusals`):
+    `.refuse(pattern, code, message)`, `.accept(pattern)`, `.smtputf8(False)`; all undone afterwards."""
+    refusals = Refusals(Path(porta_env["PORTA_MAIL_DIR"]))
+    yield refusals
+    refusals.clear()
 
 
 @pytest.fixture

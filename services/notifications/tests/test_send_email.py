@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_waiter
+from nameko.testing.services import entrypoint_hook, entrypoint_waiter
 from sqlalchemy import update
 
+from notifications import outgoing
 from notifications.models import SentEmail
 from notifications.service import NotificationsService
 from shared.errors import ValidationFailed
@@ -117,3 +118,89 @@ def test_the_same_call_delivered_twice_queues_and_sends_one_email(
     eventually(sent_row(emails))
     assert len(emails()) == 1
     assert len([m for m in mailbox.messages() if addressed_to(to)(m)]) == 1
+
+
+# -- what the SMTP server answers (devstack.mailserver's refusals) ---------------------------------------
+
+
+def run_sweep(container) -> None:
+    """One sweep now, as the timer would run it (and wait for it)."""
+    with entrypoint_hook(container, "sweep_emails") as sweep:
+        sweep()
+
+
+def settled(emails, attempts):
+    """The only row once it has been attempted `attempts` times and its outcome is recorded (not leased)."""
+
+    def read():
+        [row] = emails()
+        leased = row.status == "queued" and row.next_attempt_at > datetime.now(UTC) + outgoing.LEASE / 2
+        return row if row.attempts == attempts and not leased else None
+
+    return read
+
+
+def test_a_recipient_refused_with_a_5xx_fails_at_once_and_is_never_retried(
+        container_factory, config, smtp_refusals, engine, mailbox, emails, eventually, to):
+    smtp_refusals.refuse(to, 550, "5.1.1 No such user here")
+    container = container_factory(NotificationsService, config)
+    container.start()
+    with entrypoint_waiter(container, "send_email"):
+        result = send(config, to)
+    assert result["status"] == "queued"
+    [row] = emails()
+    assert (row.status, row.attempts, row.next_attempt_at, row.pending_context) == ("failed", 1, None, None)
+    assert row.last_error.startswith("PermanentFailure") and "550" in row.last_error
+    assert "No such user here" in row.last_error
+
+    # Even once the server would take it, and with a sweep due, a failed email is never attempted again.
+    smtp_refusals.accept(to)
+    make_due(engine)
+    run_sweep(container)
+    [row] = emails()
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert mailbox.messages() == []
+
+
+def test_a_recipient_refused_with_a_4xx_is_retried_later_and_delivered_once_accepted(
+        container_factory, config, smtp_refusals, engine, mailbox, emails, eventually, to):
+    smtp_refusals.refuse(to, 451, "4.2.1 Mailbox busy")
+    container = container_factory(NotificationsService, config)
+    container.start()
+    with entrypoint_waiter(container, "send_email"):
+        send(config, to)
+    [row] = emails()
+    assert (row.status, row.attempts) == ("queued", 1)
+    assert row.last_error.startswith("SMTPRecipientsRefused") and "451" in row.last_error
+    assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)  # the backoff, not a busy loop
+    assert row.pending_context is not None  # what the retry renders from
+
+    make_due(engine)  # the backoff has passed; the server still says 451
+    run_sweep(container)
+    row = eventually(settled(emails, 2))
+    assert (row.status, "451" in row.last_error) == ("queued", True)
+    assert mailbox.messages() == []
+
+    smtp_refusals.accept(to)
+    make_due(engine)
+    run_sweep(container)
+    row = eventually(settled(emails, 3))
+    assert (row.status, row.last_error, row.pending_context) == ("sent", None, None)
+    [message] = [m for m in mailbox.messages() if addressed_to(to)(m)]
+    assert message["Message-ID"] == row.message_id  # the same email, not a new one
+    run_sweep(container)
+    assert len([m for m in mailbox.messages() if addressed_to(to)(m)]) == 1
+
+
+def test_a_non_ascii_recipient_fails_for_good_when_the_server_cannot_take_it(
+        container_factory, config, smtp_refusals, mailbox, emails):
+    smtp_refusals.smtputf8(False)
+    to = f"zoë-{uuid.uuid4().hex[:8]}@example.com"
+    container = container_factory(NotificationsService, config)
+    container.start()
+    with entrypoint_waiter(container, "send_email"):
+        send(config, to)
+    [row] = emails()
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error.startswith("PermanentFailure") and "SMTPUTF8" in row.last_error
+    assert mailbox.messages() == []

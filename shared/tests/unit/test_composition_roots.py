@@ -22,6 +22,7 @@ ROOTS = {
     ("shared/shared/migrations.py", "upgrade"): "`python -m shared.migrations` (and the images' `migrate`)",
     ("shared/shared/migrations.py", "run_env"): "alembic's env.py run by hand (`alembic revision`)",
     ("deploy/healthcheck.py", "check_rpc"): "the container health probe, a command of its own",
+    ("shared/shared/dead_letters.py", "main"): "`python -m shared.dead_letters` (list and replay dead letters)",
 }
 READERS = ("load_settings", "Settings")
 
