@@ -20,14 +20,13 @@ from marshmallow import Schema, fields
 from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.testing.services import entrypoint_waiter
-from sqlalchemy import Column, String, Table, create_engine, insert, select
+from sqlalchemy import Column, String, Table, insert, select
 from sqlalchemy.orm import DeclarativeBase
 
 from shared import dead_letters, entrypoints, queues
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, every_event
 from shared.events import declare, envelope
-from shared.migrations import ensure_database
 from shared.outbox import messaging_tables
 from shared.service import PortaService
 
@@ -74,25 +73,14 @@ class FragileService(PortaService):
         attempt(self, event, "every")
 
 
-@pytest.fixture(scope="module")
-def scratch_db_url(db_url):
-    url = db_url("deadletters")
-    ensure_database(url)
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
+@pytest.fixture
+def engine(scratch_engine):
+    return scratch_engine("deadletters", Base.metadata)
 
 
 @pytest.fixture
-def engine(scratch_db_url):
-    engine = create_engine(scratch_db_url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-    yield engine
-    engine.dispose()
+def scratch_db_url(engine):
+    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture

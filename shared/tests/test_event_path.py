@@ -12,13 +12,12 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
-from sqlalchemy import Column, Integer, String, Table, create_engine, func, insert, select
+from sqlalchemy import Column, Integer, String, Table, func, insert, select
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
 from shared.events import InvalidEvent, declare, envelope
-from shared.migrations import ensure_database
 from shared.outbox import OutboxRelay, messaging_tables
 from shared.rpc import rpc
 from shared.service import PortaService
@@ -33,26 +32,14 @@ things = Table("things", Base.metadata, Column("id", Integer, primary_key=True, 
                Column("name", String(50)))
 
 
-@pytest.fixture(scope="session")
-def scratch_db_url(db_url):
-    """A database of this run for the shared tests, with the messaging tables and a `things` table."""
-    url = db_url("sharedtests")
-    ensure_database(url)
-    engine = create_engine(url)
-    Base.metadata.drop_all(engine)
-    Base.metadata.create_all(engine)
-    engine.dispose()
-    return url
+@pytest.fixture
+def engine(scratch_engine):
+    return scratch_engine("sharedtests", Base.metadata)
 
 
 @pytest.fixture
-def engine(scratch_db_url):
-    engine = create_engine(scratch_db_url)
-    with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-    yield engine
-    engine.dispose()
+def scratch_db_url(engine):
+    return engine.url.render_as_string(hide_password=False)
 
 
 @pytest.fixture
