@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from nameko.rpc import RpcProxy
@@ -17,6 +16,7 @@ from nameko.timer import timer
 
 from documents import archive, file_requests, folders, library, scanning, uploads
 from documents.models import Document, FileRequest, Upload, messaging
+from shared.access import Caller, authorize, authorize_as
 from shared.context import Principal, require_principal
 from shared.contracts.documents import (
     CLIENT_DONE_UPLOADING,
@@ -55,7 +55,6 @@ from shared.contracts.documents import (
 )
 from shared.dependencies import SYSTEM, Database, Storage
 from shared.entrypoints import event_handler, idempotent, write
-from shared.errors import NotFound
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
@@ -65,22 +64,6 @@ from shared.service import PortaService
 log = logging.getLogger(__name__)
 
 SWEEP_INTERVAL = 600  # seconds between sweeps of uploads nobody completed
-
-
-@dataclass(frozen=True)
-class Caller:
-    """A logged-in caller, authorised by crm for one account."""
-
-    firm_id: uuid.UUID
-    user_id: uuid.UUID
-    client: bool
-    account: dict
-    user: dict
-    portal_settings: dict | None
-
-    @property
-    def account_id(self) -> uuid.UUID:
-        return uuid.UUID(self.account["id"])
 
 
 class DocumentsService(PortaService):
@@ -96,12 +79,7 @@ class DocumentsService(PortaService):
         return require_principal(self.context.principal)
 
     def _authorize(self, account_id: Any, right: str | None = None) -> Caller:
-        """crm decides whether the caller may open this account (and holds `right`)."""
-        principal = self._principal()
-        answer = self.crm.authorize_account(account_id=str(parse_id(account_id, "account")), right=right)
-        return Caller(firm_id=uuid.UUID(principal.firm_id), user_id=uuid.UUID(principal.user_id),
-                      client=answer["principal_kind"] == "client", account=answer["account"], user=answer["user"],
-                      portal_settings=answer.get("portal_settings"))
+        return authorize(self.crm, self._principal(), account_id, right)
 
     def _staff_writer(self, account_id: Any) -> Caller:
         """Document writes need the `manage_documents` right; a client never has it."""
@@ -109,12 +87,7 @@ class DocumentsService(PortaService):
         return self._authorize(account_id, "manage_documents")
 
     def _authorize_as(self, unknown: str, account_id: Any, right: str | None) -> Caller:
-        """`_authorize` for something found by its own id: when its account is hidden from the caller,
-        the answer is the `unknown` one an unknown id gets, so it tells him nothing of what exists."""
-        try:
-            return self._authorize(account_id, right)
-        except NotFound:
-            raise NotFound(unknown) from None
+        return authorize_as(unknown, self.crm, self._principal(), account_id, right)
 
     def _document(self, document_id: Any, right: str | None = None) -> tuple[Document, Caller]:
         principal = self._principal()
