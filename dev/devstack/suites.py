@@ -14,10 +14,15 @@ machine is set up. `make test` runs each unit test once too, as part of its suit
 
 Every suite runs even after one fails. A suite that collects no test (pytest exit code 5) fails
 the run only when no suite ran any test at all. The last line adds up every suite's results.
+
+Suites share nothing (each pytest session has its own vhost, databases, bucket and ports), so they
+run side by side: `--unit` one per core; `make test` in two lanes, the plain-pytest suite (the longest,
+mostly waiting on the running system) beside the service suites, which run one after the other.
 """
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET  # noqa: S405 (reads the reports pytest just wrote)
@@ -119,9 +124,9 @@ def run(pytest_args: list[str], unit: bool = False) -> int:
     for stale in report_dir.glob("*.xml"):
         stale.unlink()
     found = suites(root, report_dir, pytest_args, unit=unit)
-    # Unit suites share nothing, so they run side by side, one per core; their output is shown
-    # suite by suite. The full suites run one at a time, with their output as it comes.
-    outcomes = run_side_by_side(found, root, os.cpu_count() or 1) if unit else [run_one(s, root) for s in found]
+    # Unit suites run side by side, one per core; their output is shown suite by suite. The full suites
+    # in two lanes (run_beside_the_rest), the service suites' output as it comes.
+    outcomes = run_side_by_side(found, root, os.cpu_count() or 1) if unit else run_beside_the_rest(found, root)
     for outcome in outcomes:
         read_report(outcome, outcome.suite.report)
 
@@ -143,6 +148,36 @@ def _header(suite: Suite) -> str:
 def run_one(suite: Suite, root: Path) -> Outcome:
     print(_header(suite), flush=True)
     return Outcome(suite, subprocess.run(suite.command, cwd=root, env=suite.env).returncode)
+
+
+def run_beside_the_rest(found: list[Suite], root: Path) -> list[Outcome]:
+    """The last suite (the plain-pytest one, the longest) in the background from the start, its output into
+    a log file beside its report and shown once it ends; the others one after the other beside it, their
+    output as it comes. Outcomes in the order of `found`."""
+    if len(found) < 2:
+        return [run_one(suite, root) for suite in found]
+    *rest, longest = found
+    log_path = longest.report.with_suffix(".log")
+    print(f"\n=== {longest.name}: running beside the others, its output in {log_path} (shown when it ends)",
+          flush=True)
+    # A SIGTERM (devstack.infra run forwards one) unwinds through the finally below like Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        with open(log_path, "w") as log:
+            background = subprocess.Popen(longest.command, cwd=root, env=longest.env, stdout=log,
+                                          stderr=subprocess.STDOUT)
+            try:
+                outcomes = [run_one(suite, root) for suite in rest]
+                exit_code = background.wait()
+            finally:
+                if background.poll() is None:
+                    background.terminate()
+                    background.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(_header(longest), flush=True)
+    print(log_path.read_text(errors="replace"), end="", flush=True)
+    return [*outcomes, Outcome(longest, exit_code)]
 
 
 def run_side_by_side(found: list[Suite], root: Path, jobs: int) -> list[Outcome]:

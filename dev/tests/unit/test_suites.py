@@ -119,3 +119,22 @@ def test_side_by_side_suites_report_in_order_each_with_its_own_output_and_exit_c
     assert [(o.suite.name, o.exit_code) for o in outcomes] == [("slow", 0), ("failing", 3)]
     shown = capsys.readouterr().out
     assert shown.index("=== slow") < shown.index("slow out") < shown.index("=== failing") < shown.index("failing out")
+
+
+def test_make_test_runs_the_last_suite_beside_the_others_and_reports_in_order(tmp_path, capsys):
+    from devstack.suites import run_beside_the_rest
+
+    started = tmp_path / "plain-started"
+    # The first suite passes only if the last one is already running beside it (it waits for its sign).
+    waits = (f"import pathlib, sys, time\nfor _ in range(300):\n    if pathlib.Path({str(started)!r}).exists(): "
+             f"print('saw it'); sys.exit(0)\n    time.sleep(0.05)\nsys.exit(1)")
+    first = Suite("first", [sys.executable, "-c", waits], tmp_path / "first.xml")
+    second = Suite("second", [sys.executable, "-c", "import sys; print('second out'); sys.exit(3)"],
+                   tmp_path / "second.xml")
+    plain = Suite("plain", [sys.executable, "-c", f"import pathlib; pathlib.Path({str(started)!r}).touch(); "
+                                                  "print('plain out')"], tmp_path / "plain.xml")
+    outcomes = run_beside_the_rest([first, second, plain], tmp_path)
+    assert [(o.suite.name, o.exit_code) for o in outcomes] == [("first", 0), ("second", 3), ("plain", 0)]
+    shown = capsys.readouterr().out
+    assert shown.index("=== first") < shown.index("=== second") < shown.index("=== plain:") < shown.index("plain out")
+    assert (tmp_path / "plain.log").read_text() == "plain out\n"
