@@ -140,8 +140,8 @@ def test_wrong_tokens_at_redeem_count_and_wait_too(db, address):
 
 def test_a_token_asked_for_as_another_kind_counts_as_wrong(db, address, valid_token):
     with pytest.raises(NotFound):
-        tokens.resolve(db, valid_token, address, kind="payment")
-    assert refused(db, address, valid_token, kind="payment") == 1
+        tokens.resolve(db, valid_token, address, kind="invoice")
+    assert refused(db, address, valid_token, kind="invoice") == 1
     assert tokens.resolve(db, valid_token, address, kind="share")
 
 

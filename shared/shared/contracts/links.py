@@ -17,7 +17,7 @@ from marshmallow import Schema, fields, post_load, validate
 from shared.events import declare
 from shared.schemas import Timestamp
 
-KINDS = ("invitation", "file_request", "share", "signature", "payment", "client_request")
+KINDS = ("invitation", "file_request", "share", "signature", "approval", "invoice", "client_request")
 # Why a link stopped working before its time: revoked by its firm, replaced by a new link of the same
 # target (`replace`), or revoked with every link of its target (the invitation was accepted, ...).
 REVOKE_REASONS = ("revoked", "replaced", "target_revoked")
@@ -44,7 +44,7 @@ class IssueLinkSchema(Schema):
                              metadata={"description": "Revoke the live links of the same firm, kind and target"})
     retrievable = fields.Boolean(load_default=False,
                                  metadata={"description": "Keep the token sealed so `reveal_links` can give it back "
-                                                          "(file_request, share, payment; never invitation)"})
+                                                          "(file_request, share, invoice; never invitation)"})
 
     @post_load
     def _default_single_use(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
