@@ -62,7 +62,7 @@ def upgrade(service_dir: str | Path) -> str:
         with engine.connect() as lock:
             lock.execute(text("SELECT pg_advisory_lock(hashtext('porta-migrations'))"))
             try:
-                command.upgrade(config, "head")
+                command.upgrade(config, "heads")  # branches added side by side (merged later) all apply
             finally:
                 lock.execute(text("SELECT pg_advisory_unlock(hashtext('porta-migrations'))"))
     finally:

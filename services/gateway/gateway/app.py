@@ -42,8 +42,17 @@ from shared.storage import ObjectStore
 STATIC = Path(__file__).parent / "static"
 
 
+def link_kinds() -> dict[str, public.LinkKind]:
+    """What each kind of link shows publicly (`GET /api/public/links/{token}` and its `/p/` page)."""
+    return {
+        "invitation": public.InvitationLink(),
+        "file_request": public.FileRequestLink(),
+    }
+
+
 def routes(rpc: Any, transfer: FileTransfer) -> list[tuple[str, Any]]:
     """Every documented route: the app serves these and the OpenAPI document describes them."""
+    kinds = link_kinds()
     return [
         ("/healthz", system.Health()),
         ("/readyz", system.Ready(rpc)),
@@ -87,11 +96,11 @@ def routes(rpc: Any, transfer: FileTransfer) -> list[tuple[str, Any]]:
         ("/portal/v1/accounts/{account_id:uuid}/done-uploading", portal.PortalDoneUploading(rpc)),
         ("/portal/v1/accounts/{account_id:uuid}/announcement", portal.PortalAnnouncement(rpc)),
         ("/portal/v1/accounts/{account_id:uuid}/jobs", portal.PortalJobs(rpc)),
-        ("/api/public/links/{token}", public.LinkInfo(rpc)),
+        ("/api/public/links/{token}", public.LinkInfo(rpc, kinds)),
         ("/api/public/links/{token}/files", public.LinkFiles(rpc, transfer)),
         ("/api/public/links/{token}/done", public.LinkDone(rpc)),
         ("/api/public/invitations/{token}", public.AcceptInvitation(rpc)),
-        ("/p/{token}", public.LinkPage(rpc)),
+        ("/p/{token}", public.LinkPage(rpc, kinds)),
         ("/portal", public.PortalPage()),
     ]
 

@@ -6,7 +6,7 @@ tokens per client address.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import falcon
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -43,37 +43,69 @@ def _private(resp: falcon.Response) -> None:
         resp.set_header(name, value)
 
 
+class LinkKind(Protocol):
+    """What the public side of one kind of link does: `describe` answers `GET /api/public/links/{token}`
+    (its fields merged into LinkInfoSchema's; NotFound/Gone/Throttled when the owning service refuses),
+    `page` renders `/p/{token}` from that description. One per kind, passed to `LinkInfo`/`LinkPage`
+    by `app.routes()`."""
+
+    def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict: ...
+
+    def page(self, info: dict, token: str) -> str: ...
+
+
+class InvitationLink:
+    def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
+        # Gone at once when crm voided it (reinvite, new address, LOGIN off...), whatever links has heard yet.
+        invitation = rpc.call("crm", "describe_invitation", context=req.context.call_context, token=token,
+                              address=req.context.client_address)
+        return {"firm_name": invitation["firm_name"]}
+
+    def page(self, info: dict, token: str) -> str:
+        return pages.get_template("invitation.html").render(firm_name=info["firm_name"],
+                                                            accept_url=f"/api/public/invitations/{token}")
+
+
+class FileRequestLink:
+    def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
+        request = rpc.call("documents", "describe_file_request", context=req.context.call_context, token=token,
+                           address=req.context.client_address)
+        return {"firm_name": firm_name(rpc, req, link), "message": request["message"],
+                "expires_at": request["expires_at"] or link.get("expires_at"), "file_request": request}
+
+    def page(self, info: dict, token: str) -> str:
+        return pages.get_template("upload.html").render(info=info, token=token)
+
+
+def firm_name(rpc: Any, req: falcon.Request, link: dict) -> str:
+    return rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])["name"]
+
+
+def describe_link(rpc: Any, kinds: dict[str, LinkKind], req: falcon.Request, token: str) -> tuple[dict, LinkKind]:
+    """Resolve the token once, then let its kind say what the link may show."""
+    link = rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
+                    address=req.context.client_address)
+    kind = kinds.get(link["kind"])
+    if kind is None:
+        raise NotFound("This kind of link has no page yet.")
+    info = {"kind": link["kind"], "message": None, "expires_at": link.get("expires_at"),
+            **kind.describe(rpc, req, token, link)}
+    return info, kind
+
+
 class LinkInfo:
     auth = None
 
-    def __init__(self, rpc: Any) -> None:
+    def __init__(self, rpc: Any, kinds: dict[str, LinkKind]) -> None:
         self.rpc = rpc
+        self.kinds = kinds
 
     @operation("What a link may show: its kind, the firm's name, its message and expiry",
                response=LinkInfoSchema, errors=(404, 410, 429))
     def on_get(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
-        link = self.rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
-                             address=req.context.client_address)
-        resp.media = LinkInfoSchema().dump(_describe(self.rpc, req, token, link))
-
-
-def _describe(rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
-    """What a live link may show: the firm's name, and for an upload link the request's message."""
-    context = req.context.call_context
-    if link["kind"] == "invitation":  # Gone at once when crm voided it, whatever links has heard yet
-        firm_name = rpc.call("crm", "describe_invitation", context=context, token=token,
-                             address=req.context.client_address)["firm_name"]
-    else:
-        firm_name = rpc.call("crm", "describe_firm", context=context, firm_id=link["firm_id"])["name"]
-    info = {"kind": link["kind"], "firm_name": firm_name, "message": None, "expires_at": link.get("expires_at"),
-            "file_request": None}
-    if link["kind"] == "file_request":
-        request = rpc.call("documents", "describe_file_request", context=context, token=token,
-                           address=req.context.client_address)
-        info.update(message=request["message"], expires_at=request["expires_at"] or info["expires_at"],
-                    file_request=request)
-    return info
+        info, _ = describe_link(self.rpc, self.kinds, req, token)
+        resp.media = LinkInfoSchema().dump(info)
 
 
 class LinkFiles:
@@ -151,38 +183,21 @@ class LinkPage:
 
     auth = None
 
-    def __init__(self, rpc: Any) -> None:
+    def __init__(self, rpc: Any, kinds: dict[str, LinkKind]) -> None:
         self.rpc = rpc
+        self.kinds = kinds
 
-    @operation("The HTML page behind a link (invitation, upload, share, sign, pay, answer)", errors=(404, 410, 429),
-               html=True)
+    @operation("The HTML page behind a link (invitation, upload, share, sign, approve, pay, answer)",
+               errors=(404, 410, 429), html=True)
     def on_get(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
         resp.content_type = falcon.MEDIA_HTML
         try:
-            link = self.rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
-                                 address=req.context.client_address)
-        except (NotFound, Gone, Throttled) as exc:
+            info, kind = describe_link(self.rpc, self.kinds, req, token)
+        except (NotFound, Gone, Throttled) as exc:  # also when revoked or expired a moment ago
             self._refused(resp, exc)
             return
-        if link["kind"] == "invitation":
-            try:  # crm knows at once when an invitation was voided (reinvite, new address, LOGIN off...)
-                invitation = self.rpc.call("crm", "describe_invitation", context=req.context.call_context,
-                                           token=token, address=req.context.client_address)
-            except (NotFound, Gone, Throttled) as exc:
-                self._refused(resp, exc)
-                return
-            resp.text = pages.get_template("invitation.html").render(
-                firm_name=invitation["firm_name"], accept_url=f"/api/public/invitations/{token}")
-        elif link["kind"] == "file_request":
-            try:
-                info = _describe(self.rpc, req, token, link)
-            except (NotFound, Gone, Throttled) as exc:  # the request was revoked or expired a moment ago
-                self._refused(resp, exc)
-                return
-            resp.text = pages.get_template("upload.html").render(info=info, token=token)
-        else:
-            raise NotFound("This kind of link has no page yet.")
+        resp.text = kind.page(info, token)
 
     @staticmethod
     def _refused(resp: falcon.Response, exc: NotFound | Gone | Throttled) -> None:
