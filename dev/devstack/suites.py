@@ -22,6 +22,7 @@ mostly waiting on the running system) beside the service suites, which run one a
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,14 +116,34 @@ def read_report(outcome: Outcome, report: Path) -> None:
         outcome.passed += int(suite.get("tests", 0)) - errors - failures - skipped
 
 
+def reports_of_this_run(base: Path, unit: bool) -> Path:
+    """A folder per run (`full-<pid>`, `unit-<pid>`), so two runs side by side never read or delete each
+    other's reports; folders of runs whose process is gone are removed."""
+    base.mkdir(parents=True, exist_ok=True)
+    for earlier in base.glob("*-*"):
+        pid = earlier.name.rpartition("-")[2]
+        if earlier.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(earlier, ignore_errors=True)
+    mine = base / f"{UNIT if unit else 'full'}-{os.getpid()}"
+    mine.mkdir(exist_ok=True)
+    for stale in mine.glob("*.xml"):  # a reused pid
+        stale.unlink()
+    return mine
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
+
+
 def run(pytest_args: list[str], unit: bool = False) -> int:
     root = repo_root()
-    report_dir = Path(porta_env()["PORTA_VAR_DIR"]) / "test-reports"
-    # A folder of its own, so `make test-unit` never deletes the reports of a `make test` beside it.
-    report_dir = report_dir / UNIT if unit else report_dir
-    report_dir.mkdir(parents=True, exist_ok=True)
-    for stale in report_dir.glob("*.xml"):
-        stale.unlink()
+    report_dir = reports_of_this_run(Path(porta_env()["PORTA_VAR_DIR"]) / "test-reports", unit)
     found = suites(root, report_dir, pytest_args, unit=unit)
     # Unit suites run side by side, one per core; their output is shown suite by suite. The full suites
     # in two lanes (run_beside_the_rest), the service suites' output as it comes.

@@ -3,7 +3,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack.suites import UNIT_ENV, Outcome, Suite, read_report, suites, unit_env, verdict
+from devstack.suites import (
+    UNIT_ENV,
+    Outcome,
+    Suite,
+    read_report,
+    reports_of_this_run,
+    suites,
+    unit_env,
+    verdict,
+)
 
 
 def outcome(exit_code, passed=0, failed=0):
@@ -136,5 +145,25 @@ def test_make_test_runs_the_last_suite_beside_the_others_and_reports_in_order(tm
     outcomes = run_beside_the_rest([first, second, plain], tmp_path)
     assert [(o.suite.name, o.exit_code) for o in outcomes] == [("first", 0), ("second", 3), ("plain", 0)]
     shown = capsys.readouterr().out
-    assert shown.index("=== first") < shown.index("=== second") < shown.index("=== plain:") < shown.index("plain out")
+    # "=== plain:" twice: announced at the start, its header and output shown when it ends.
+    assert shown.index("=== plain: running beside") < shown.index("=== first") < shown.index("=== second")
+    assert shown.index("=== second") < shown.rindex("=== plain:") < shown.index("plain out")
     assert (tmp_path / "plain.log").read_text() == "plain out\n"
+
+
+def test_two_runs_side_by_side_write_their_reports_into_folders_of_their_own(tmp_path):
+    full, unit = reports_of_this_run(tmp_path, unit=False), reports_of_this_run(tmp_path, unit=True)
+    assert full != unit and full.is_dir() and unit.is_dir()
+    another_live_run = tmp_path / f"full-{os.getppid()}"
+    another_live_run.mkdir()
+    (another_live_run / "plain.xml").write_text("<testsuites/>")
+    assert reports_of_this_run(tmp_path, unit=False) == full
+    assert (another_live_run / "plain.xml").exists()
+
+
+def test_the_reports_of_runs_that_ended_are_removed(tmp_path):
+    dead = tmp_path / "full-999999999"  # above any pid_max: no such process
+    dead.mkdir()
+    (dead / "plain.xml").write_text("<testsuites/>")
+    reports_of_this_run(tmp_path, unit=False)
+    assert not dead.exists()
