@@ -114,7 +114,8 @@ def _link(verb: str, reasons: Mapping[str, str] | None = None) -> Callable[[dict
 SUMMARIES: dict[tuple[str, str], Summary] = {
     ("crm", "firm_created"): "Firm “{firm[name]}” created by {owner[name]}",
     ("crm", "user_activated"): "{user[name]} accepted the invitation",
-    ("crm", "team_member_invited"): "{member[name]} invited to the team as {member[role]}",
+    ("crm", "team_member_invited"): lambda data: f"{data['member']['name']} invited to the team"
+    + (f" as {data['member']['role']}" if data["member"].get("role") else ""),
     ("crm", "team_member_updated"): "Team member {member[name]} updated",
     ("crm", "team_member_removed"): "{member[name]} removed from the team",
     ("crm", "account_created"): "Account “{account[name]}” created",
@@ -144,7 +145,8 @@ SUMMARIES: dict[tuple[str, str], Summary] = {
         lambda data: f"{len(data['documents'])} file(s) received through a file request",
     ("documents", "file_request_done"): "The uploader is done uploading",
     ("documents", "client_done_uploading"): "{user[name]} is done uploading",
-    ("documents", "document_infected"): "Document “{document[name]}” quarantined: {signature}",
+    ("documents", "document_infected"): lambda data: f"Document “{data['document']['name']}” quarantined: "
+    + (data.get("signature") or "malware found"),
     ("documents", "document_too_large_to_scan"): "Document “{document[name]}” quarantined: too large to scan",
     ("links", "link_issued"): _link("issued"),
     ("links", "link_revoked"): _link("revoked", {"replaced": " (a new one replaced it)",
