@@ -71,12 +71,16 @@ def token_of(request: dict) -> str:
 # -- people ---------------------------------------------------------------------------------------
 
 
-def employee(firm: dict, mailbox: Any, anonymous: Any, api_for: Any, *, rights: list[str] | None = None) -> Any:
-    """An activated employee of the firm, with `rights` and assigned to no account: his api."""
+def employee(firm: dict, mailbox: Any, anonymous: Any, api_for: Any, account: dict | None = None, *,
+             rights: list[str] | None = None) -> Any:
+    """An activated employee of the firm, with `rights`, assigned to `account` if given (else to none): his api."""
     address = f"emma-{uuid.uuid4().hex[:8]}-{firm['email']}"
     invited = firm["api"].post("/api/v1/team", json={"name": "Emma", "email": address, "role": "employee",
                                                     "rights": rights or []})
     assert invited.status_code == 201, invited.text
+    if account is not None:
+        assigned = firm["api"].put(f"/api/v1/accounts/{account['id']}/team", json={"user_ids": [invited.json()["id"]]})
+        assert assigned.status_code == 200, assigned.text
     text = mailbox.wait_for(lambda m: address in m["To"], timeout=20).get_body(("plain",)).get_content()
     token = re.search(r"/p/([A-Za-z0-9_-]+)", text).group(1)
     accepted = anonymous.post(f"/api/public/invitations/{token}", json={"password": "emma's long password"})

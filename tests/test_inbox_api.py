@@ -5,10 +5,10 @@ who hears about them, notifications keeps the items. Items appear shortly after 
 """
 from __future__ import annotations
 
-import re
 import uuid
 
 from shared.contracts.documents import CLIENT_DONE_UPLOADING, FILE_REQUEST_DONE, FILE_REQUEST_FILES_RECEIVED
+from tests.samples import employee
 from tests.waiting import eventually
 
 
@@ -39,19 +39,6 @@ def received(documents_event, fr, count):
                     account_id=fr["account_id"])
 
 
-def employee(firm, mailbox, anonymous, api_for, account=None):
-    """An activated employee of the firm (assigned to `account` if given): `(user, api)`."""
-    owner, address = firm["api"], f"emma-{uuid.uuid4().hex[:8]}-{firm['email']}"
-    emma = owner.post("/api/v1/team", json={"name": "Emma", "email": address, "role": "employee"}).json()
-    if account is not None:
-        assert owner.put(f"/api/v1/accounts/{account['id']}/team", json={"user_ids": [emma["id"]]}).status_code == 200
-    text = mailbox.wait_for(lambda m: address in m["To"], timeout=20).get_body(("plain",)).get_content()
-    token = re.search(r"/p/([A-Za-z0-9_-]+)", text).group(1)
-    accepted = anonymous.post(f"/api/public/invitations/{token}", json={"password": "emma's long password"})
-    assert accepted.status_code == 200, accepted.text
-    return emma, api_for(accepted.json()["token"])
-
-
 def new_account(firm, name="Smith Family"):
     return firm["api"].post("/api/v1/accounts", json={"name": name, "type": "family"}).json()
 
@@ -59,7 +46,7 @@ def new_account(firm, name="Smith Family"):
 def test_files_received_reach_the_requests_creator_and_the_accounts_team_as_one_item_each(
         firm, mailbox, anonymous, api_for, documents_event):
     account = new_account(firm)
-    _, emma = employee(firm, mailbox, anonymous, api_for, account)
+    emma = employee(firm, mailbox, anonymous, api_for, account)
     fr = file_request(firm, account, created_by=firm["user"]["id"])
     received(documents_event, fr, 1)
     received(documents_event, fr, 3)
@@ -93,7 +80,7 @@ def test_a_portal_clients_done_uploading_reaches_the_owner_when_nobody_is_assign
 
 def test_reading_an_item_is_the_readers_own_and_unread_filters(firm, mailbox, anonymous, api_for, documents_event):
     account = new_account(firm)
-    _, emma = employee(firm, mailbox, anonymous, api_for, account)
+    emma = employee(firm, mailbox, anonymous, api_for, account)
     fr = file_request(firm, account, created_by=firm["user"]["id"])
     received(documents_event, fr, 1)
     [mine] = eventually(lambda: about(fr["id"])(inbox(firm["api"])), bool)
