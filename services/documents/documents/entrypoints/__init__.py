@@ -1,0 +1,1 @@
+"""The documents service's entrypoints by area: mixins that `DocumentsService` (service.py) inherits."""

@@ -1,0 +1,173 @@
+"""Approval requests' entrypoints (documents/approvals.py): staff send a document for approval to emails;
+each approver decides from his own link or, as a portal user of the account, from the portal.
+
+A mixin of `DocumentsService`: it uses the service's `db`, `crm`, `links`, `settings` and caller checks.
+Approval links are not retrievable, so their urls go out once: in the reply that created the request
+and in each approver's email, which this call hands to notifications itself (`send_email`) since no
+event may carry a token.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from nameko.rpc import RpcProxy
+
+from documents import approvals, library
+from documents.models import ApprovalRequest, Approver, Document
+from shared.contracts.approvals import (
+    APPROVAL_DECIDED,
+    APPROVAL_REQUESTED,
+    ApprovalCreateSchema,
+    ApprovalDecisionSchema,
+    ApprovalEventSchema,
+    ApprovalRequestPageSchema,
+    ApprovalRequestSchema,
+    ApproverEventSchema,
+    PortalApprovalPageSchema,
+    PortalApprovalSchema,
+    PublicApprovalSchema,
+)
+from shared.contracts.documents import DownloadSchema
+from shared.entrypoints import write
+from shared.errors import NotFound
+from shared.ids import parse_id
+from shared.rpc import rpc
+from shared.schemas import PageQuerySchema, validated
+
+
+class ApprovalEntrypoints:
+    db: Any
+    crm: Any
+    links: Any
+    settings: Any
+    notifications = RpcProxy("notifications")
+
+    def _approval_event(self, request: ApprovalRequest, document_name: str) -> dict:
+        return ApprovalEventSchema().dump(approvals.fields(request, document_name, []))
+
+    def _emit_decided(self, request: ApprovalRequest, approver: Approver, document: Document, **kwargs: Any) -> None:
+        self.db.emit(APPROVAL_DECIDED, {"approval_request": self._approval_event(request, document.name),
+                                        "approver": ApproverEventSchema().dump(approver)},
+                     firm_id=request.firm_id, account_id=request.account_id, **kwargs)
+
+    def _request_document(self, request: ApprovalRequest) -> Document:
+        return library.find_document(self.db.session, request.firm_id, request.document_id)
+
+    # -- staff ------------------------------------------------------------------------------
+
+    @rpc
+    # replay=False: the reply carries each approver's url (his token), which must never be stored; a
+    # redelivered call (the service died after its commit) makes a second request, as issue_link would.
+    @write(replay=False)
+    def create_approval_request(self, document_id: str, payload: dict) -> dict:
+        data = validated(ApprovalCreateSchema(), payload)
+        document, caller = self._document(document_id, "manage_documents")
+        request = approvals.create(self.db.session, document, caller.user_id, data)
+        approvers = approvals.approvers_of(self.db.session, request)
+        firm = self.crm.describe_firm(firm_id=str(caller.firm_id))
+        urls = {}
+        for approver in approvers:
+            link = self.links.issue_link(payload=approvals.link_payload(approver))
+            approver.link_id = uuid.UUID(link["id"])
+            urls[approver.id] = f"{self.settings.base_url}/p/{link['token']}"
+            self.notifications.send_email(payload={
+                "firm_id": str(caller.firm_id), "to": approver.email, "template": "approval_request",
+                "context": {"firm_name": firm["name"], "document_name": document.name,
+                            "message": request.message or "", "sender_name": (caller.user or {}).get("name") or None,
+                            "approval_url": urls[approver.id]}})
+        self.db.emit(APPROVAL_REQUESTED, {"approval_request": self._approval_event(request, document.name),
+                                          "approvers": ApproverEventSchema(many=True).dump(approvers)},
+                     firm_id=request.firm_id, account_id=request.account_id)
+        return ApprovalRequestSchema().dump(approvals.fields(request, document.name, approvers, urls))
+
+    def _staff_request(self, request_id: Any) -> ApprovalRequest:
+        principal = self._principal().require_staff()
+        request = approvals.find(self.db.session, uuid.UUID(principal.firm_id),
+                                 parse_id(request_id, "approval request"))
+        self._authorize_as(approvals.NO_SUCH_REQUEST, request.account_id, "manage_documents")
+        return request
+
+    def _staff_fields(self, request: ApprovalRequest) -> dict:
+        return approvals.fields(request, self._request_document(request).name,
+                                approvals.approvers_of(self.db.session, request))
+
+    @rpc
+    def get_approval_request(self, approval_request_id: str) -> dict:
+        return ApprovalRequestSchema().dump(self._staff_fields(self._staff_request(approval_request_id)))
+
+    @rpc
+    def list_approval_requests(self, account_id: str, query: dict) -> dict:
+        params = validated(PageQuerySchema(), query)
+        caller = self._staff_writer(account_id)
+        items, cursor = approvals.list_for_account(self.db.session, caller.firm_id, caller.account_id,
+                                                   params["limit"], params["cursor"])
+        return ApprovalRequestPageSchema().dump({"items": [self._staff_fields(r) for r in items],
+                                                 "next_cursor": cursor})
+
+    # -- the portal -------------------------------------------------------------------------
+
+    @rpc
+    def list_portal_approval_requests(self, account_id: str, query: dict) -> dict:
+        """The account's requests sent to the caller's own address."""
+        params = validated(PageQuerySchema(), query)
+        caller = self._authorize(account_id)
+        self._principal().require_client()
+        email = caller.user["email"]
+        items, cursor = approvals.list_for_approver(self.db.session, caller.firm_id, caller.account_id, email,
+                                                    params["limit"], params["cursor"])
+        rows = [approvals.portal_fields(r, self._request_document(r).name,
+                                        approvals.approver_by_email(self.db.session, r, email)) for r in items]
+        return PortalApprovalPageSchema().dump({"items": rows, "next_cursor": cursor})
+
+    @rpc
+    @write
+    def decide_portal_approval(self, account_id: str, approval_request_id: str, payload: dict) -> dict:
+        data = validated(ApprovalDecisionSchema(), payload)
+        caller = self._authorize(account_id)
+        self._principal().require_client()
+        request = approvals.find(self.db.session, caller.firm_id, parse_id(approval_request_id, "approval request"),
+                                 lock=True)
+        if request.account_id != caller.account_id:
+            raise NotFound(approvals.NO_SUCH_REQUEST)
+        approver = approvals.approver_by_email(self.db.session, request, caller.user["email"], lock=True)
+        document = self._request_document(request)
+        approvals.decide(request, approver, approvals.approvers_of(self.db.session, request), data["decision"],
+                         data["comment"], through="portal", user_id=caller.user_id)
+        self._emit_decided(request, approver, document)
+        return PortalApprovalSchema().dump(approvals.portal_fields(request, document.name, approver))
+
+    # -- the approver, through his link (the gateway) ------------------------------------------
+
+    def _linked_approval(self, token: str, address: str, *, lock: bool = False) -> tuple[ApprovalRequest, Approver]:
+        link = self.links.resolve_link(token=token, address=address, kind="approval")
+        if link["target"].get("type") != approvals.LINK_TARGET:
+            raise NotFound("This approval request no longer exists.")
+        return approvals.find_linked(self.db.session, uuid.UUID(link["firm_id"]),
+                                     parse_id(link["target"]["id"], "approver"), lock=lock)
+
+    @rpc
+    def describe_approval(self, token: str, address: str) -> dict:
+        """What the approval page shows: the document's name and type, the message, his own decision."""
+        request, approver = self._linked_approval(token, address)
+        return PublicApprovalSchema().dump(approvals.public_fields(request, approver,
+                                                                   self._request_document(request)))
+
+    @rpc
+    def open_approval_document(self, token: str, address: str) -> dict:
+        """Where the document to approve is (refused while quarantined), for the page to show it."""
+        request, _ = self._linked_approval(token, address)
+        document = library.open_document(self.db.session, self._request_document(request), None)
+        return DownloadSchema().dump(document)
+
+    @rpc
+    @write
+    def decide_approval(self, token: str, address: str, payload: dict) -> dict:
+        """Approve, or disapprove saying why (422 without a comment); once (409 after)."""
+        data = validated(ApprovalDecisionSchema(), payload)
+        request, approver = self._linked_approval(token, address, lock=True)
+        document = self._request_document(request)
+        approvals.decide(request, approver, approvals.approvers_of(self.db.session, request), data["decision"],
+                         data["comment"], through="link")
+        self._emit_decided(request, approver, document)
+        return PublicApprovalSchema().dump(approvals.public_fields(request, approver, document))
