@@ -273,6 +273,8 @@ class PortalSettings(Base):
     clients_create_chats: Mapped[bool] = mapped_column(Boolean, default=True)
     client_organizers: Mapped[bool] = mapped_column(Boolean, default=False)
     work_in_progress: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A client's email about a new chat message shows its content (off: only that one waits).
+    chat_email_content: Mapped[bool] = mapped_column(Boolean, default=False)
     announcement_text: Mapped[str] = mapped_column(String(2000), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now(),
                                                  onupdate=_now)

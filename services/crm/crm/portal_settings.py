@@ -1,4 +1,4 @@
-"""The firm's portal settings: eight switches and the announcement's text."""
+"""The firm's portal settings: nine switches (one of them for chat emails) and the announcement's text."""
 from __future__ import annotations
 
 import uuid
@@ -11,7 +11,7 @@ from crm.models import PortalSettings, User
 from crm.permissions import require_manager
 
 SWITCHES = ("prepayment", "done_uploading", "auto_rename", "appointments", "announcement", "clients_create_chats",
-            "client_organizers", "work_in_progress")
+            "client_organizers", "work_in_progress", "chat_email_content")
 FIELDS = (*SWITCHES, "announcement_text")
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
-from crm import access, accounts, contacts, identity, jobs, login_throttle, portal_settings
+from crm import access, accounts, chat_audience, contacts, identity, jobs, login_throttle, portal_settings
 from crm.models import User, messaging
 from crm.permissions import with_rights
 from shared.context import Principal, require_principal
@@ -41,6 +41,7 @@ from shared.contracts.crm import (
     AccountSchema,
     BulkAccessSchema,
     CategoriesSchema,
+    ChatAudienceSchema,
     ContactCreateSchema,
     ContactLinkSchema,
     ContactPatchSchema,
@@ -478,6 +479,14 @@ class CrmService(PortaService):
         people = accounts.notification_recipients(self.db.session, firm, parse_id(account_id, "account"),
                                                   [parse_id(user_id, "user") for user_id in also or []])
         return RecipientsSchema().dump({"user_ids": [person.id for person in people]})
+
+    @rpc
+    def chat_audience(self, firm_id: str, account_id: str) -> dict:
+        """For chats: the account's activated portal users, the team to mention, its jobs, the firm's chat
+        switches (crm.chat_audience)."""
+        firm = self.context.for_firm(firm_id)
+        return ChatAudienceSchema().dump(
+            chat_audience.chat_audience(self.db.session, firm, parse_id(account_id, "account")))
 
     @rpc
     def client_email_preferences(self, firm_id: str, account_id: str, email: str) -> dict:

@@ -11,7 +11,8 @@ def test_defaults_let_clients_create_chats_and_nothing_else(db, owner):
     settings = portal_settings.get_settings(db, owner)
     assert {name: getattr(settings, name) for name in portal_settings.SWITCHES} == {
         "prepayment": False, "done_uploading": False, "auto_rename": False, "appointments": False,
-        "announcement": False, "clients_create_chats": True, "client_organizers": False, "work_in_progress": False}
+        "announcement": False, "clients_create_chats": True, "client_organizers": False, "work_in_progress": False,
+        "chat_email_content": False}
     assert settings.announcement_text == ""
 
 

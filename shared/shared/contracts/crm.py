@@ -289,6 +289,8 @@ class PortalSettingsSchema(Schema):
     clients_create_chats = StrictBoolean(metadata={"description": "Clients may start chat threads"})
     client_organizers = StrictBoolean(metadata={"description": "Clients may create organizers"})
     work_in_progress = StrictBoolean(metadata={"description": "Clients see their jobs' client statuses"})
+    chat_email_content = StrictBoolean(metadata={"description": "A client's email about a new chat message shows "
+                                                                "its content (`GET/PATCH /api/v1/settings/chats`)"})
     announcement_text = fields.String(validate=validate.Length(max=2000))
     updated_at = Timestamp(dump_only=True)
 
@@ -308,6 +310,32 @@ class EmailPreferencesSchema(Schema):
     status = fields.String(metadata={"description": "`none`, `invited` or `active`"})
     user_id = fields.UUID(allow_none=True, metadata={"description": "The client user, once LOGIN was turned on"})
     first_name = fields.String(allow_none=True, metadata={"description": "The contact's, for a greeting"})
+
+
+class ChatClientSchema(Schema):
+    user_id = fields.UUID()
+    email = fields.String()
+    first_name = fields.String()
+    last_name = fields.String()
+    notify = fields.Boolean()
+
+
+class ChatTeamMemberSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+
+
+class ChatAudienceSchema(Schema):
+    """`chat_audience`' answer to chats: who receives a thread's messages and who may be mentioned."""
+
+    account_name = fields.String()
+    firm_name = fields.String()
+    clients_create_chats = fields.Boolean()
+    chat_email_content = fields.Boolean()
+    clients = fields.List(fields.Nested(ChatClientSchema), metadata={
+        "description": "Client users of the account with LOGIN on and an activated portal account"})
+    team = fields.List(fields.Nested(ChatTeamMemberSchema))
+    job_ids = fields.List(fields.UUID())
 
 
 class RecipientsSchema(Schema):
