@@ -2,7 +2,9 @@
 
 Services are the folders services/<name>/ holding a config.yaml (the gateway excepted); each runs
 as `nameko run --config config.yaml <name>.service:<Name>Service` inside its folder. The gateway
-runs under gunicorn with services/gateway/gunicorn.conf.py. Every process gets its environment
+runs under gunicorn with services/gateway/gunicorn.conf.py, its stream process (`stream`) under uvicorn
+(`python -m gateway.stream`; the gateway's workers hand it stream requests through PORTA_STREAM_HANDOFF, so
+both answer at `url`). Every process gets its environment
 explicitly (devstack.environment.process_env), writes to PORTA_LOG_DIR/<process>.log and leads
 its own process group, so killing it also kills its children (gunicorn's workers).
 """
@@ -22,6 +24,8 @@ from pathlib import Path
 from devstack.environment import process_env, repo_root, tail
 
 GATEWAY = "gateway"
+# The gateway's stream process (`python -m gateway.stream`, docs/realtime.md): started and stopped with the gateway.
+STREAM = "stream"
 
 
 def service_names(root: Path | None = None) -> list[str]:
@@ -102,7 +106,14 @@ class PortaSystem:
         if migrated.returncode != 0:
             raise RuntimeError(f"migrations failed:\n{migrated.stdout}{migrated.stderr}")
 
+    @property
+    def stream_url(self) -> str:
+        """The stream process's own address (clients reach the streams at `url`, handed over by the gateway)."""
+        return f"http://{self.env['PORTA_HTTP_HOST']}:{self.env['PORTA_STREAM_PORT']}"
+
     def _command(self, name: str) -> tuple[list[str], Path]:
+        if name == STREAM:
+            return [sys.executable, "-m", "gateway.stream"], self.root
         if name == GATEWAY:
             conf = self.root / "services" / GATEWAY / "gunicorn.conf.py"
             if not conf.exists():
@@ -117,7 +128,7 @@ class PortaSystem:
     def start(self, name: str, wait: bool = True, timeout: float = 60.0) -> PortaProcess:
         """Start one more process of a service or of the gateway (a second call runs a second instance)."""
         command, cwd = self._command(name)
-        consumers_before = None if name == GATEWAY else self._consumers(name)
+        consumers_before = None if name in (GATEWAY, STREAM) else self._consumers(name)
         running = self.processes.setdefault(name, [])
         instance = max((p.instance for p in running), default=0) + 1
         log_path = self.log_dir / (f"{name}.log" if instance == 1 else f"{name}-{instance}.log")
@@ -180,11 +191,13 @@ class PortaSystem:
         for name in self.services():
             self.wait_ready(name, timeout)
         self.start(GATEWAY, wait=False)
+        self.start(STREAM, wait=False)
         self.wait_http("/readyz", timeout)
+        self.wait_ready(STREAM, timeout)
 
     def stop_all(self, timeout: float = 15.0) -> None:
         """Gateway first (no new requests), then every service at once; SIGKILL what outlives `timeout`."""
-        gateway = self.processes.pop(GATEWAY, [])
+        gateway = self.processes.pop(GATEWAY, []) + self.processes.pop(STREAM, [])
         services = [p for running in self.processes.values() for p in running]
         self.processes.clear()
         for group in (gateway, services):
@@ -206,6 +219,9 @@ class PortaSystem:
         new process of a service adds one consumer to the service's RPC queue."""
         if name == GATEWAY:
             self.wait_http("/healthz", timeout)
+            return
+        if name == STREAM:  # its own /healthz: 200 once its consumer is bound to the events
+            self.wait_http("/healthz", timeout, base=self.stream_url)
             return
         deadline = time.monotonic() + timeout
         while True:
@@ -232,15 +248,16 @@ class PortaSystem:
         except OSError:
             return 0  # the broker is down: wait_ready will say so
 
-    def wait_http(self, path: str, timeout: float = 60.0) -> None:
-        """Wait until GET <url><path> answers 200, failing early if a process exits."""
+    def wait_http(self, path: str, timeout: float = 60.0, base: str | None = None) -> None:
+        """Wait until GET <base or url><path> answers 200, failing early if a process exits."""
+        base = base or self.url
         deadline = time.monotonic() + timeout
         last_answer = "no answer"
         while True:
             if crashed := self.crashed():
                 raise RuntimeError(crashed[0].describe_exit())
             try:
-                with urllib.request.urlopen(self.url + path, timeout=5) as response:  # noqa: S310 (our own URL)
+                with urllib.request.urlopen(base + path, timeout=5) as response:  # noqa: S310 (our own URL)
                     if response.status == 200:
                         return
             except urllib.error.HTTPError as answer:
@@ -248,7 +265,7 @@ class PortaSystem:
             except OSError as error:
                 last_answer = str(error)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"GET {self.url}{path} not 200 after {timeout:.0f}s: {last_answer}")
+                raise TimeoutError(f"GET {base}{path} not 200 after {timeout:.0f}s: {last_answer}")
             time.sleep(0.3)
 
     def _alive(self, name: str) -> list[PortaProcess]:

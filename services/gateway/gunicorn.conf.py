@@ -13,8 +13,9 @@ from shared.config import load_settings  # noqa: E402
 # gunicorn's master is a composition root of its own; each worker reads settings again in gateway.wsgi.
 settings = load_settings()
 bind = f"{settings.http_host}:{settings.http_port}"
-# gthread, with gunicorn's own refusals (a URL or headers over the limits below) answered in JSON.
-worker_class = "gateway.worker.JsonErrorsWorker"
+# gthread, with gunicorn's own refusals (a URL or headers over the limits below) answered in JSON, and
+# stream requests handed to the stream process when PORTA_STREAM_HANDOFF names its socket (gateway/stream/handoff.py).
+worker_class = "gateway.stream.handoff.HandoffWorker"
 workers = int(os.environ.get("PORTA_GATEWAY_WORKERS", "2"))
 threads = int(os.environ.get("PORTA_GATEWAY_THREADS", "16"))
 # Longer than the RPC timeout, so a slow service gets a 504 from us, not a killed worker.
@@ -39,6 +40,11 @@ def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn's hook signature
 
         watch(settings.amqp_uri)
         server.log.info("metrics on http://%s:%s/metrics", settings.http_host, settings.metrics_port)
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """Where a worker hands stream requests (gateway/stream/handoff.py): this machine's stream process, if any."""
+    worker.handoff_path = settings.stream_handoff
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature

@@ -56,6 +56,10 @@ def nameko_services() -> list[str]:
     return sorted(folders | set(SERVICES))
 
 
+# The gateway's stream process (gateway.stream): the gateway's image, a Deployment/container of its own.
+GATEWAY_STREAM = "gateway-stream"
+
+
 def all_deployables() -> list[str]:
     return [*nameko_services(), "gateway"]
 

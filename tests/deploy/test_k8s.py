@@ -13,6 +13,7 @@ import pytest
 import yaml
 from deploy_support import (
     CREDENTIAL_KEY,
+    GATEWAY_STREAM,
     K8S,
     REQUIRED_ENV,
     SECRET_ENV,
@@ -102,11 +103,13 @@ def test_every_service_and_the_gateway_has_a_deployment(rendered, render):
     deployments = by_kind(rendered[render], "Deployment")
     missing = [name for name in all_deployables() if name not in deployments]
     assert not missing, f"services/ folders with no Deployment in {render}: {missing}"
-    extra = set(deployments) - set(all_deployables())
+    extra = set(deployments) - set(all_deployables()) - {GATEWAY_STREAM}
     assert not extra, f"Deployments for no service: {extra}"
     for name in all_deployables():
         image = main_container(deployments[name])["image"]
         assert re.search(rf"/porta/{name}(:|@|$)", image), f"{name} runs {image}"
+    # The gateway's stream process: the gateway's image, its own Deployment (docs/realtime.md).
+    assert re.search(r"/porta/gateway(:|@|$)", main_container(deployments[GATEWAY_STREAM])["image"])
 
 
 @pytest.mark.parametrize("render", RENDERS)

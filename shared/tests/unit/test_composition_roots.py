@@ -18,6 +18,7 @@ ROOTS = {
     ("shared/shared/config.py", "settings_of"): "a nameko container's settings, once per container",
     ("services/gateway/gateway/wsgi.py", "<module>"): "the gateway process (gunicorn imports it)",
     ("services/gateway/gunicorn.conf.py", "<module>"): "gunicorn's own configuration (bind address)",
+    ("services/gateway/gateway/stream/__main__.py", "main"): "the stream process (`python -m gateway.stream`)",
     ("services/gateway/gateway/app.py", "create_app"): "the gateway's app factory, when given no settings",
     ("shared/shared/migrations.py", "upgrade"): "`python -m shared.migrations` (and the images' `migrate`)",
     ("shared/shared/migrations.py", "run_env"): "alembic's env.py run by hand (`alembic revision`)",

@@ -8,6 +8,8 @@ from falcon import inspect
 from gateway import metrics
 from gateway.app import create_app
 from gateway.openapi import openapi_path
+from gateway.stream.app import create_stream_app
+from gateway.stream.hub import Gate, Hub
 from shared.config import SERVICES, Settings
 from shared.errors import ServiceTimeout
 
@@ -47,7 +49,9 @@ def test_every_route_and_method_is_in_the_openapi_document(client, rpc):
     spec = client.simulate_get("/openapi.json").json
     served = {
         (openapi_path(route.path)[0], method.method.lower())
-        for route in inspect.inspect_routes(create_app(rpc, Settings()))
+        # The WSGI app's routes and the stream process's (gateway.stream), documented in the one document.
+        for route in [*inspect.inspect_routes(create_app(rpc, Settings())),
+                      *inspect.inspect_routes(create_stream_app(Hub(Gate(None)), None))]
         if not route.path.startswith("/docs")
         for method in route.methods
         if not method.internal and method.method != "OPTIONS"
