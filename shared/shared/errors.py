@@ -31,6 +31,12 @@ class Unauthorized(PortaError):
     status, title = 401, "Unauthorized"
 
 
+class PaymentDeclined(PortaError):
+    """The payment provider refused the card (402): nothing was charged and nothing recorded."""
+
+    status, title = 402, "Payment declined"
+
+
 class Forbidden(PortaError):
     status, title = 403, "Forbidden"
 
@@ -109,7 +115,7 @@ def error_from_remote(exc_path: str | None, exc_args: Any) -> PortaError:
 _BY_PATH: dict[str, type[PortaError]] = {
     f"{cls.__module__}.{cls.__name__}": cls
     for cls in (
-        PortaError, BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, PayloadTooLarge,
+        PortaError, BadRequest, Unauthorized, PaymentDeclined, Forbidden, NotFound, Conflict, Gone, PayloadTooLarge,
         UnsupportedMediaType, ValidationFailed, Throttled, UpstreamError, ServiceUnavailable, ServiceTimeout,
     )
 }
