@@ -8,18 +8,22 @@ operations then answer their documented 403), except logout, which would end tha
 """
 from __future__ import annotations
 
+import re
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 import schemathesis
+from devstack.fixtures import Mailbox
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import checks
 from schemathesis.generation import GenerationMode
 
 from tests.samples import PDF
+from tests.signing_samples import signable_pdf
 
 # Per operation and kind (valid, then invalid requests): enough to walk every status an operation
 # documents on the way, few enough for `make test`.
@@ -29,7 +33,7 @@ CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.cont
 
 
 @pytest.fixture(scope="module")
-def staff(porta_system) -> dict[str, Any]:
+def staff(porta_system, porta_env) -> dict[str, Any]:
     """A fresh firm's owner (`headers`) and ids of things his firm has, for the path parameters of valid
     requests (`known`): without them every valid request for an id would end in a 404."""
     api = requests.Session()
@@ -57,7 +61,42 @@ def staff(porta_system) -> dict[str, Any]:
     request = made(api.post(base + "/file-requests", json={"folder_id": private["id"], "message": "W-2"}, timeout=30))
     known = {"account_id": account["id"], "contact_id": contact["id"], "email": f"jane-{email}", "job_id": job["id"],
              "document_id": document["id"], "file_request_id": request["id"], "token": request["url"].rsplit("/", 1)[1]}
-    return {"headers": {"Authorization": api.headers["Authorization"]}, "known": known}
+    shared = made(api.post(url + "/api/v1/shares", timeout=30, json={  # shares and approvals
+        "document_ids": [document["id"]], "recipients": [{"email": f"banker-{email}"}], "send_email": False}))
+    approval = made(api.post(f"{url}/api/v1/documents/{document['id']}/approval-requests", timeout=30,
+                             json={"emails": [f"partner-{email}"]}))
+    known.update(share_id=shared["id"], recipient_id=shared["recipients"][0]["id"],
+                 approval_request_id=approval["id"])
+    invoice = made(api.post(base + "/invoices", timeout=30, json={  # billing: an issued invoice, paid in part
+        "items": [{"description": "Return", "quantity": 1, "unit_price": 100000}], "currency": "EUR",
+        "due_date": "2026-12-31"}))
+    made(api.post(f"{url}/api/v1/invoices/{invoice['id']}/issue", timeout=30))
+    payment = made(api.post(f"{url}/api/v1/invoices/{invoice['id']}/payments", timeout=30,
+                            json={"amount": 1000, "method": "cash"}))
+    known.update(invoice_id=invoice["id"], payment_id=payment["id"])
+    # Jane gets a portal login: /portal/v1 operations run with her token, and chats (which need an
+    # activated client) can start.
+    mailbox = Mailbox(Path(porta_env["PORTA_MAIL_DIR"]))
+    made(api.patch(f"{base}/access/jane-{email}", json={"login": True}, timeout=30))
+    invitation = mailbox.wait_for(lambda m: f"jane-{email}" in m["To"], timeout=30).get_body(("plain",)).get_content()
+    accepted = made(requests.post(url + "/api/public/invitations/" + re.search(r"/p/([\w-]+)", invitation).group(1),
+                                  json={"password": "jane's long password"}, timeout=30))
+    thread = made(api.post(base + "/chats", timeout=30, json={"subject": "Your return", "body": "Hello Jane",
+                                                              "tasks": [{"title": "Send the W-2"}]}))
+    template = made(api.post(url + "/api/v1/chat-templates", timeout=30,
+                             json={"name": "Welcome", "subject": "Welcome", "body": "Hello [CONTACT_FIRST_NAME]"}))
+    signable = made(api.post(base + "/documents", params={"filename": "letter.pdf"}, data=signable_pdf(), timeout=30,
+                             headers={"Content-Type": "application/octet-stream"}))["items"][0]
+    signing = made(api.post(f"{url}/api/v1/documents/{signable['id']}/signature-requests", timeout=30,
+                            json={"signers": [{"name": "Jane Smith", "email": f"jane-{email}"}]}))
+    questions = made(api.post(base + "/client-requests", timeout=30, json={
+        "title": "2026 questions", "questions": [{"kind": "text", "label": "Anything new?", "required": False}],
+        "recipients": [f"jane-{email}"], "login_required": False}))
+    known.update(thread_id=thread["id"], task_id=thread["tasks"][0]["id"], template_id=template["id"],
+                 signature_request_id=signing["id"], signer_id=signing["signers"][0]["id"],
+                 client_request_id=questions["id"])
+    return {"headers": {"Authorization": api.headers["Authorization"]},
+            "client_headers": {"Authorization": f"Bearer {accepted['token']}"}, "known": known}
 
 
 def test_the_gateway_answers_as_its_openapi_document_says(porta_system, staff):
@@ -79,9 +118,10 @@ def test_the_gateway_answers_as_its_openapi_document_says(porta_system, staff):
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck))
             @given(case=strategy)
             def exercise(case: schemathesis.Case) -> None:
-                response = case.call(base_url=porta_system.url, headers=staff["headers"], timeout=30)
+                headers = staff["client_headers"] if case.operation.path.startswith("/portal/") else staff["headers"]
+                response = case.call(base_url=porta_system.url, headers=headers, timeout=30)
                 answered.setdefault(case.operation.label, set()).add(response.status_code)
-                case.validate_response(response, checks=CHECKS, headers=staff["headers"])
+                case.validate_response(response, checks=CHECKS, headers=headers)
 
             try:
                 exercise()

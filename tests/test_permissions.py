@@ -22,6 +22,8 @@ Derived for the documents service's routes (it asks crm's `authorize_account`, s
 - reading folders, documents and their bytes needs sight of the account (as above);
 - every write (folders, uploads, rename/move, delete) and everything about file requests, reads
   included, needs `manage_documents` too: 403 on what he sees, 404 on what he does not.
+- billing (the same sight rules): reading invoices, payments, credit and the ledger needs sight of the
+  account; every billing write (drafts, issue, void, payments, refunds, credit) `manage_billing` too.
 - client token: 403 on every /api/v1 route but logout (any token may end its own session).
 - no token: 401.
 
@@ -41,6 +43,8 @@ from typing import Any
 import pytest
 import requests
 from devstack.fixtures import Mailbox
+
+from tests.signing_samples import signable_pdf
 
 PASSWORD = "correct horse battery staple"
 
@@ -68,7 +72,9 @@ BOTH, MINE = "200 mine+other", "200 mine"
 #   {tag} the role's unique tag (in its account names); {fresh} a never-used address; {nobodys_item} an
 #   Inbox+ item id that is no one's; {mine_folder}/{other_folder} that account's private root folder,
 #   {mine_doc}/{other_doc} a PDF uploaded into it, {mine_request}/{other_request} an open file request for it
-#   (with one earlier recipient, so a resend has someone to go to).
+#   (with one earlier recipient, so a resend has someone to go to); {mine_share}/{other_share} a share of that PDF
+#   with one recipient {mine_recipient}/{other_recipient}; {mine_approval}/{other_approval} an approval request of it.
+#   {mine_client_request}/{other_client_request} a client request (a questionnaire, as a link) on that account.
 # A `bytes` body is a file, sent raw (the path names it with ?filename=).
 # Rows run in this order: reads, then writes, then what deletes.
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -82,6 +88,25 @@ def documents_write(status: int, mine: bool) -> tuple[Any, ...]:
         return (status, status, 403, 403, 403, 403, status, 403, 403, 401)
     return (status, status, 404, 404, 403, 403, 404, 404, 403, 401)
 
+
+def billing_write(status: int, mine: bool) -> tuple[Any, ...]:
+    """A billing write answering `status`: needs manage_billing and sight of the account."""
+    if mine:
+        return (status, status, 403, 403, 403, 403, 403, status, 403, 401)
+    return (status, status, 404, 404, 403, 403, 404, 404, 403, 401)
+
+
+INVOICE_BODY = {"items": [{"description": "Tax return", "quantity": 1, "unit_price": 45000}], "currency": "EUR",
+                "due_date": "2026-12-31"}
+
+def chats_sight(status: int, mine: bool) -> tuple[Any, ...]:
+    """A chats route answering `status` to every staff member who sees the account (no right needed)."""
+    if mine:
+        return (status,) * 8 + (403, 401)
+    return (status, status, 404, 404, status, status, 404, 404, 403, 401)
+
+
+STAFF_ONLY = lambda status: (status,) * 8 + (403, 401)  # noqa: E731  firm-wide chats routes: any staff member
 
 MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     # method  path                                              body
@@ -216,7 +241,146 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
      documents_write(200, mine=False)),
     ("POST", "/api/v1/file-requests/{mine_request}/resend", None, documents_write(200, mine=True)),
     ("POST", "/api/v1/file-requests/{other_request}/resend", None, documents_write(200, mine=False)),
+    # -- client requests: everything, reads included, needs manage_documents (their url is a link)
+    ("GET", "/api/v1/accounts/{mine}/client-requests", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/accounts/{other}/client-requests", None, documents_write(200, mine=False)),
+    ("GET", "/api/v1/client-requests/{mine_client_request}", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/client-requests/{other_client_request}", None, documents_write(200, mine=False)),
+    ("POST", "/api/v1/accounts/{mine}/client-requests", {"title": "2025", "login_required": False, "questions": [
+        {"kind": "text", "label": "Your name"}]}, documents_write(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/client-requests", {"title": "2025", "login_required": False, "questions": [
+        {"kind": "text", "label": "Your name"}]}, documents_write(201, mine=False)),
+    # -- shares and approvals: everything, reads included, needs manage_documents (they hold links)
+    ("GET", "/api/v1/accounts/{mine}/shares", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/accounts/{other}/shares", None, documents_write(200, mine=False)),
+    ("GET", "/api/v1/shares/{mine_share}", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/shares/{other_share}", None, documents_write(200, mine=False)),
+    ("GET", "/api/v1/accounts/{mine}/approval-requests", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/accounts/{other}/approval-requests", None, documents_write(200, mine=False)),
+    ("GET", "/api/v1/approval-requests/{mine_approval}", None, documents_write(200, mine=True)),
+    ("GET", "/api/v1/approval-requests/{other_approval}", None, documents_write(200, mine=False)),
+    ("POST", "/api/v1/shares", {"document_ids": ["{mine_doc}"], "recipients": [{"email": "{fresh}"}],
+                                "send_email": False}, documents_write(201, mine=True)),
+    ("POST", "/api/v1/shares", {"document_ids": ["{other_doc}"], "recipients": [{"email": "{fresh}"}],
+                                "send_email": False}, documents_write(201, mine=False)),
+    ("PATCH", "/api/v1/shares/{mine_share}/recipients/{mine_recipient}", {"expires_at": None},
+     documents_write(200, mine=True)),
+    ("PATCH", "/api/v1/shares/{other_share}/recipients/{other_recipient}", {"expires_at": None},
+     documents_write(200, mine=False)),
+    ("POST", "/api/v1/documents/{mine_doc}/approval-requests", {"emails": ["{fresh}"]},
+     documents_write(201, mine=True)),
+    ("POST", "/api/v1/documents/{other_doc}/approval-requests", {"emails": ["{fresh}"]},
+     documents_write(201, mine=False)),
+    # -- signature requests: reads need sight of the account, writes manage_documents too
+    ("GET", "/api/v1/accounts/{mine}/signature-requests", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/signature-requests", None, SEES_OTHER),
+    ("GET", "/api/v1/signature-requests/{mine_signature}", None, SEES_MINE),
+    ("GET", "/api/v1/signature-requests/{other_signature}", None, SEES_OTHER),
+    ("POST", "/api/v1/documents/{mine_pdf}/signature-requests", {"signers": [{"name": "Sam", "email": "{fresh}"}]},
+     documents_write(201, mine=True)),
+    ("POST", "/api/v1/documents/{other_pdf}/signature-requests", {"signers": [{"name": "Sam", "email": "{fresh}"}]},
+     documents_write(201, mine=False)),
+    ("POST", "/api/v1/signature-requests/{mine_signature}/signers/{mine_signer}/resend", None,
+     documents_write(200, mine=True)),
+    ("POST", "/api/v1/signature-requests/{other_signature}/signers/{other_signer}/resend", None,
+     documents_write(200, mine=False)),
+    # -- billing: reads need sight of the account, writes manage_billing too
+    ("GET", "/api/v1/accounts/{mine}/invoices", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/invoices", None, SEES_OTHER),
+    ("GET", "/api/v1/accounts/{mine}/invoices?status=open", None, SEES_MINE),
+    ("GET", "/api/v1/invoices/{mine_invoice}", None, SEES_MINE),
+    ("GET", "/api/v1/invoices/{other_invoice}", None, SEES_OTHER),
+    ("GET", "/api/v1/invoices/{mine_invoice}/pdf", None, SEES_MINE),
+    ("GET", "/api/v1/invoices/{other_invoice}/pdf", None, SEES_OTHER),
+    ("GET", "/api/v1/invoices/{mine_invoice}/payments", None, SEES_MINE),
+    ("GET", "/api/v1/invoices/{other_invoice}/payments", None, SEES_OTHER),
+    ("GET", "/api/v1/payments/{mine_payment}", None, SEES_MINE),
+    ("GET", "/api/v1/payments/{other_payment}", None, SEES_OTHER),
+    ("GET", "/api/v1/accounts/{mine}/credit", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/credit", None, SEES_OTHER),
+    ("GET", "/api/v1/accounts/{mine}/ledger", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/ledger", None, SEES_OTHER),
+    ("POST", "/api/v1/accounts/{mine}/invoices", INVOICE_BODY, billing_write(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/invoices", INVOICE_BODY, billing_write(201, mine=False)),
+    ("PATCH", "/api/v1/invoices/{mine_draft}", {"memo": "Net 30"}, billing_write(200, mine=True)),
+    ("PATCH", "/api/v1/invoices/{other_draft}", {"memo": "Net 30"}, billing_write(200, mine=False)),
+    ("POST", "/api/v1/invoices/{mine_draft}/issue", None, billing_write(200, mine=True)),
+    ("POST", "/api/v1/invoices/{other_draft}/issue", None, billing_write(200, mine=False)),
+    ("POST", "/api/v1/invoices/{mine_invoice}/payments", {"amount": 100, "method": "cash"},
+     billing_write(201, mine=True)),
+    ("POST", "/api/v1/invoices/{other_invoice}/payments", {"amount": 100, "method": "cash"},
+     billing_write(201, mine=False)),
+    ("POST", "/api/v1/payments/{mine_payment}/refunds", {"amount": 1}, billing_write(201, mine=True)),
+    ("POST", "/api/v1/payments/{other_payment}/refunds", {"amount": 1}, billing_write(201, mine=False)),
+    ("POST", "/api/v1/accounts/{mine}/credit", {"amount": 100, "currency": "EUR", "method": "cash"},
+     billing_write(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/credit", {"amount": 100, "currency": "EUR", "method": "cash"},
+     billing_write(201, mine=False)),
+    ("POST", "/api/v1/invoices/{mine_voidable}/void", None, billing_write(200, mine=True)),
+    ("POST", "/api/v1/invoices/{other_voidable}/void", None, billing_write(200, mine=False)),
+    # -- payment settings (docs/payments.md): reading needs manage_billing; choosing where money goes is the
+    #    owner's and admins' only, whatever rights an employee has
+    ("GET", "/api/v1/settings/payments", None,
+     (200, 200, 403, 403, 403, 403, 403, 200, 403, 401)),
+    ("PUT", "/api/v1/settings/payments", {"provider": "test"},
+     (200, 200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # -- chats: sight of the account for threads, messages, tasks, reminders, archive; attachments need
+    #    manage_documents too; templates and the task overview are the firm's; chat settings owner/admin
+    ("GET", "/api/v1/accounts/{mine}/chats", None, SEES_MINE),
+    ("GET", "/api/v1/accounts/{other}/chats", None, SEES_OTHER),
+    ("GET", "/api/v1/chats/{mine_thread}", None, SEES_MINE),
+    ("GET", "/api/v1/chats/{other_thread}", None, SEES_OTHER),
+    ("GET", "/api/v1/chats/{mine_thread}/messages", None, SEES_MINE),
+    ("GET", "/api/v1/chats/{other_thread}/messages", None, SEES_OTHER),
+    ("GET", "/api/v1/chats/{mine_thread}/documents", None, SEES_MINE),
+    ("GET", "/api/v1/chats/{other_thread}/documents", None, SEES_OTHER),
+    ("GET", "/api/v1/tasks", None, STAFF_ONLY(200)),
+    ("GET", "/api/v1/tasks?account_id={other}", None, SEES_OTHER),
+    ("GET", "/api/v1/chat-templates", None, STAFF_ONLY(200)),
+    ("GET", "/api/v1/chat-templates/{template}", None, STAFF_ONLY(200)),
+    ("GET", "/api/v1/settings/chats", None, STAFF_ONLY(200)),
+    ("POST", "/api/v1/accounts/{mine}/chats", {"subject": "Hello", "body": "Hi"}, chats_sight(201, mine=True)),
+    ("POST", "/api/v1/accounts/{other}/chats", {"subject": "Hello", "body": "Hi"}, chats_sight(201, mine=False)),
+    ("POST", "/api/v1/chats/{mine_thread}/messages", {"body": "Hi"}, chats_sight(201, mine=True)),
+    ("POST", "/api/v1/chats/{other_thread}/messages", {"body": "Hi"}, chats_sight(201, mine=False)),
+    ("POST", "/api/v1/chats/{mine_thread}/attachments?filename=a.pdf&folder_id={mine_client_folder}", PDF,
+     documents_write(201, mine=True)),
+    ("POST", "/api/v1/chats/{other_thread}/attachments?filename=a.pdf&folder_id={other_client_folder}", PDF,
+     documents_write(201, mine=False)),
+    ("POST", "/api/v1/chats/{mine_thread}/tasks", {"title": "Sign"}, chats_sight(201, mine=True)),
+    ("POST", "/api/v1/chats/{other_thread}/tasks", {"title": "Sign"}, chats_sight(201, mine=False)),
+    ("PATCH", "/api/v1/chats/{mine_thread}/tasks/{mine_task}", {"done": True}, chats_sight(200, mine=True)),
+    ("PATCH", "/api/v1/chats/{other_thread}/tasks/{other_task}", {"done": True}, chats_sight(200, mine=False)),
+    ("PUT", "/api/v1/chats/{mine_thread}/reminders", {"enabled": True}, chats_sight(200, mine=True)),
+    ("PUT", "/api/v1/chats/{other_thread}/reminders", {"enabled": True}, chats_sight(200, mine=False)),
+    ("POST", "/api/v1/chats/{mine_thread}/archive", None, chats_sight(200, mine=True)),
+    ("POST", "/api/v1/chats/{other_thread}/archive", None, chats_sight(200, mine=False)),
+    ("POST", "/api/v1/chats/{mine_thread}/unarchive", None, chats_sight(200, mine=True)),
+    ("POST", "/api/v1/chats/{other_thread}/unarchive", None, chats_sight(200, mine=False)),
+    ("POST", "/api/v1/chat-templates", {"name": "T", "subject": "S [FIRM_NAME]", "body": "B"}, STAFF_ONLY(201)),
+    ("PATCH", "/api/v1/chat-templates/{template}", {"name": "T2"}, STAFF_ONLY(200)),
+    ("PATCH", "/api/v1/settings/chats", {"chat_email_content": False},
+     (200, 200, 403, 403, 403, 403, 403, 403, 403, 401)),
+    # -- bulk messages and streams: any staff member sends one (crm decides per account in the background;
+    # a job is seen by its sender, the owner and admins); a stream passes auth, then wants
+    # `Accept: text/event-stream` (406 here: these requests accept anything; tests/test_stream.py opens them)
+    ("POST", "/api/v1/chats/bulk", {"account_ids": ["{mine}"], "subject": "Hi", "body": "Hello"}, STAFF_ONLY(202)),
+    ("GET", "/api/v1/chats/bulk/{bulk_job}", None, (200, 200, 404, 404, 404, 404, 404, 404, 403, 401)),
+    ("GET", "/api/v1/stream", None, STAFF_ONLY(406)),
+    ("POST", "/api/v1/stream", {"events": ["message"]}, STAFF_ONLY(406)),
     # -- what deletes, last
+    ("DELETE", "/api/v1/chats/{mine_thread}/tasks/{mine_task}", None, chats_sight(204, mine=True)),  # chats
+    ("DELETE", "/api/v1/chats/{other_thread}/tasks/{other_task}", None, chats_sight(204, mine=False)),
+    ("DELETE", "/api/v1/chat-templates/{template}", None, STAFF_ONLY(204)),
+    ("POST", "/api/v1/shares/{mine_share}/recipients/{mine_recipient}/revoke", None, documents_write(200, mine=True)),
+    ("POST", "/api/v1/shares/{other_share}/recipients/{other_recipient}/revoke", None,
+     documents_write(200, mine=False)),
+    ("POST", "/api/v1/shares/{mine_share}/revoke", None, documents_write(200, mine=True)),
+    ("POST", "/api/v1/shares/{other_share}/revoke", None, documents_write(200, mine=False)),
+    ("POST", "/api/v1/client-requests/{mine_client_request}/cancel", None, documents_write(200, mine=True)),
+    ("POST", "/api/v1/client-requests/{other_client_request}/cancel", None, documents_write(200, mine=False)),
+    ("POST", "/api/v1/signature-requests/{mine_signature}/cancel", None, documents_write(200, mine=True)),
+    ("POST", "/api/v1/signature-requests/{other_signature}/cancel", None, documents_write(200, mine=False)),
     ("POST", "/api/v1/file-requests/{mine_request}/revoke", None, documents_write(200, mine=True)),
     ("POST", "/api/v1/file-requests/{other_request}/revoke", None, documents_write(200, mine=False)),
     ("DELETE", "/api/v1/documents/{mine_doc}", None, documents_write(204, mine=True)),
@@ -237,11 +401,24 @@ MATRIX: list[tuple[str, str, Any, tuple[Any, ...]]] = [
 ]
 
 # Placeholder -> the OpenAPI path parameter it stands for.
-PARAMETER_OF = {"mine": "account_id", "other": "account_id", "mine_contact": "contact_id",
+PARAMETER_OF = {"mine_invoice": "invoice_id", "other_invoice": "invoice_id", "mine_draft": "invoice_id",
+                "other_draft": "invoice_id", "mine_voidable": "invoice_id", "other_voidable": "invoice_id",
+                "mine_payment": "payment_id", "other_payment": "payment_id",  # billing
+                "mine": "account_id", "other": "account_id", "mine_contact": "contact_id",
                 "other_contact": "contact_id", "mine_email": "email", "other_email": "email",
                 "mine_job": "job_id", "other_job": "job_id", "member": "member_id", "nobodys_item": "item_id",
+                "mine_share": "share_id", "other_share": "share_id", "mine_recipient": "recipient_id",
+                "other_recipient": "recipient_id", "mine_approval": "approval_request_id",
+                "other_approval": "approval_request_id",
                 "mine_doc": "document_id", "other_doc": "document_id", "mine_request": "file_request_id",
-                "other_request": "file_request_id"}
+                "other_request": "file_request_id",
+                "mine_client_request": "client_request_id", "other_client_request": "client_request_id",
+                "mine_thread": "thread_id", "other_thread": "thread_id", "mine_task": "task_id",  # chats
+                "other_task": "task_id", "template": "template_id",
+                "bulk_job": "bulk_id",  # bulk messages
+                "mine_pdf": "document_id", "other_pdf": "document_id",  # signature requests
+                "mine_signature": "signature_request_id", "other_signature": "signature_request_id",
+                "mine_signer": "signer_id", "other_signer": "signer_id"}
 
 
 def spec_path(path: str) -> str:
@@ -357,10 +534,53 @@ def targets(owner: Http, actor_id: str | None, run: str) -> dict[str, str]:
         request = owner.ok("POST", f"/api/v1/accounts/{account}/file-requests", {
             "folder_id": folder, "message": "Send your statements", "recipients": [f"fr-{side}-{run}@example.com"]})
         values |= {f"{side}_folder": folder, f"{side}_doc": document["id"], f"{side}_request": request["id"]}
+        values[f"{side}_client_request"] = owner.ok("POST", f"/api/v1/accounts/{account}/client-requests", {
+            "title": "2025", "login_required": False, "questions": [{"kind": "yes_no", "label": "Married?"}]})["id"]
+        shared = owner.ok("POST", "/api/v1/shares", {"document_ids": [document["id"]], "send_email": False,
+                                                    "recipients": [{"email": f"share-{side}-{run}@example.com"}]})
+        approval = owner.ok("POST", f"/api/v1/documents/{document['id']}/approval-requests",
+                            {"emails": [f"approver-{side}-{run}@example.com"]})
+        values |= {f"{side}_share": shared["id"], f"{side}_recipient": shared["recipients"][0]["id"],
+                   f"{side}_approval": approval["id"]}
+        # signature requests: a PDF with pages (the minimal PDF has none to sign) and a request on it
+        [signable] = owner.ok("POST", f"/api/v1/accounts/{account}/documents?filename={side}-letter.pdf",
+                              signable_pdf())["items"]
+        signature = owner.ok("POST", f"/api/v1/documents/{signable['id']}/signature-requests",
+                             {"signers": [{"name": "Sam Signer", "email": f"signer-{side}-{run}@example.com"}]})
+        values |= {f"{side}_pdf": signable["id"], f"{side}_signature": signature["id"],
+                   f"{side}_signer": signature["signers"][0]["id"]}
     values["loose_contact"] = owner.ok("POST", "/api/v1/contacts", {"first_name": "Loose", "last_name": run})["id"]
     values["member"] = owner.ok("POST", "/api/v1/team", {"name": "Target", "email": f"member-{run}@example.com",
                                                          "role": "employee"})["id"]
     values["nobodys_item"] = str(uuid.uuid4())  # an Inbox+ item id that is no one's
+    values |= chat_targets(owner, mine, other)
+    for side, account in (("mine", mine), ("other", other)):  # billing: a draft, an open invoice paid in part,
+        invoices = [owner.ok("POST", f"/api/v1/accounts/{account}/invoices", INVOICE_BODY) for _ in range(3)]
+        for issued in invoices[1:]:  # ... and an open one to void
+            owner.ok("POST", f"/api/v1/invoices/{issued['id']}/issue")
+        payment = owner.ok("POST", f"/api/v1/invoices/{invoices[1]['id']}/payments", {"amount": 1000, "method": "cash"})
+        values |= {f"{side}_draft": invoices[0]["id"], f"{side}_invoice": invoices[1]["id"],
+                   f"{side}_voidable": invoices[2]["id"], f"{side}_payment": payment["id"]}
+    return values
+
+
+def chat_targets(owner: Http, mine: str, other: str) -> dict[str, str]:
+    """Chats: a thread with one task on each account, for the module's active client (linked to both with
+    LOGIN on, active at once), the accounts' client roots, and a chat template."""
+    [home] = owner.ok("GET", "/api/v1/accounts?q=Client home")["items"]
+    cleo = next(row for row in owner.ok("GET", f"/api/v1/accounts/{home['id']}/access")["items"]
+                if row["status"] == "active")
+    values = {"template": owner.ok("POST", "/api/v1/chat-templates", {"name": "T", "subject": "S", "body": "B"})["id"]}
+    values["bulk_job"] = owner.ok("POST", "/api/v1/chats/bulk", {"account_ids": [mine], "subject": "S",
+                                                                  "body": "B"})["id"]  # bulk messages
+    for side, account in (("mine", mine), ("other", other)):
+        owner.ok("POST", f"/api/v1/accounts/{account}/contacts", {"contact_id": cleo["contact_id"]})
+        owner.ok("PATCH", f"/api/v1/accounts/{account}/access/{cleo['email']}", {"login": True})
+        thread = owner.ok("POST", f"/api/v1/accounts/{account}/chats", {"subject": "Docs", "body": "Hi",
+                                                                         "tasks": [{"title": "Upload"}]})
+        folders = owner.ok("GET", f"/api/v1/accounts/{account}/folders")["items"]
+        values |= {f"{side}_thread": thread["id"], f"{side}_task": thread["tasks"][0]["id"],
+                   f"{side}_client_folder": next(f["id"] for f in folders if f["root"] == "client")}
     return values
 
 

@@ -31,7 +31,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import pytest
 
 from devstack import clamav, environment, infra
-from devstack.system import GATEWAY, PortaSystem
+from devstack.seal import with_seal
+from devstack.system import GATEWAY, STREAM, PortaSystem
 
 
 def _fail(component: str, problem: object) -> None:
@@ -155,6 +156,12 @@ def porta_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         "PORTA_HTTP_PORT": str(http_port),
         "PORTA_METRICS_PORT": str(environment.free_port()),
         "PORTA_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
+        # The stream process (gateway.stream): its own port, and the socket the gateway hands it streams through.
+        "PORTA_STREAM_PORT": str(environment.free_port()),
+        "PORTA_STREAM_HANDOFF": str(var_dir / "stream.sock"),
+        # Card payments with the `test` provider, and Stripe's API at a stand-in a payments test starts there.
+        "PORTA_PAYMENTS_TEST_MODE": "true",
+        "PORTA_STRIPE_API_BASE": f"http://127.0.0.1:{environment.free_port()}",
     }
     with contextlib.ExitStack() as cleanup:
         overrides["PORTA_DB_URL_TEMPLATE"] = _run_db_template(base["PORTA_DB_URL_TEMPLATE"], run_id)
@@ -162,7 +169,7 @@ def porta_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
         vhost = f"porta-test-{run_id}"
         overrides["PORTA_AMQP_URI"] = _run_vhost(base["PORTA_AMQP_URI"], vhost)
         cleanup.callback(_rabbitmqctl, "delete_vhost", vhost)
-        env = environment.porta_env(overrides, service_db_urls=False)
+        env = with_seal(environment.porta_env(overrides, service_db_urls=False))  # a seal of the run's own
         _create_bucket(env)
         cleanup.callback(_remove_bucket, env)
         mail_server = _start_mail_server(env)
@@ -345,7 +352,7 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 def reset(system: PortaSystem) -> None:
     """Back to one running process per service and gateway; does nothing when that is already so."""
     changed = False
-    for name in [*system.services(), GATEWAY]:
+    for name in [*system.services(), GATEWAY, STREAM]:
         known = system.processes.get(name, [])
         running = [p for p in known if p.alive]
         if len(known) == 1 and running:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from devstack import infra
 from devstack.environment import porta_env
+from devstack.seal import with_seal
 from devstack.system import GATEWAY, PortaSystem
 
 RESTART_DELAY_MAX = 30.0  # seconds between restarts of a process that keeps dying
@@ -43,6 +44,8 @@ def describe(env: Mapping[str, str], started: list[str]) -> str:
     rows = [
         ("gateway", env["PORTA_PUBLIC_URL"] or f"http://{env['PORTA_HTTP_HOST']}:{env['PORTA_HTTP_PORT']}",
          "PORTA_HTTP_HOST, PORTA_HTTP_PORT, PORTA_PUBLIC_URL"),
+        ("streams", f"the gateway's address; process on port {env['PORTA_STREAM_PORT']}",
+         "PORTA_STREAM_PORT, PORTA_STREAM_HANDOFF (docs/realtime.md)"),
         ("postgresql", f"{_hide_password(template).replace('SERVICE', '{service}')} ({origin('postgresql')})",
          "PORTA_DB_URL_TEMPLATE, PORTA_<SERVICE>_DB_URL"),
         ("rabbitmq", f"{_hide_password(env['PORTA_AMQP_URI'])} ({origin('rabbitmq')})", "PORTA_AMQP_URI"),
@@ -146,7 +149,12 @@ def stop_strays(timeout: float = 10.0) -> None:
 def main() -> int:
     # SIGTERM ends the run the way Ctrl-C does: wherever it is, unwind to the cleanup below.
     signal.signal(signal.SIGTERM, _interrupt)
-    env = porta_env()
+    # A developer's Porta takes test card payments (the `test` provider) unless told otherwise.
+    env = porta_env({} if "PORTA_PAYMENTS_TEST_MODE" in os.environ else {"PORTA_PAYMENTS_TEST_MODE": "true"})
+    # On one machine the gateway hands stream requests to the stream process through this socket (one address).
+    env["PORTA_STREAM_HANDOFF"] = env["PORTA_STREAM_HANDOFF"] or str(Path(env["PORTA_VAR_DIR"]) / "stream.sock")
+    # Signed PDFs are sealed with a self-signed seal made on the first start (docs/signatures.md), unless one is set.
+    env = with_seal(env)
     system = PortaSystem(env)
     started: list[infra.Started] = []
     exit_code = 0
@@ -154,7 +162,7 @@ def main() -> int:
         started = infra.ensure(env, tests=False)  # if interrupted, it stops what it had started itself
         print(f"[run] migrating {', '.join(system.services())}", flush=True)
         system.migrate()
-        print(f"[run] starting {', '.join(system.services())} and the {GATEWAY}", flush=True)
+        print(f"[run] starting {', '.join(system.services())}, the {GATEWAY} and its streams", flush=True)
         system.start_all()
         print(describe(env, [component.name for component in started]), flush=True)
         supervise(system)

@@ -76,6 +76,28 @@ class Settings:
         default_factory=lambda: float(_env("PORTA_LOGIN_MAX_DELAY_SECONDS", "900")))
     login_failure_window_seconds: int = field(
         default_factory=lambda: int(_env("PORTA_LOGIN_FAILURE_WINDOW_SECONDS", str(12 * 3600))))
+    # Signature requests (docs/signatures.md): the seal's private key and certificate (PEM; the certificate file
+    # may hold its chain after it), the key's passphrase if it is encrypted, and the certificates of seals used
+    # before a rotation that `POST /api/public/verify` still recognises. `make run` makes a self-signed one.
+    seal_key_file: str = field(default_factory=lambda: _env("PORTA_SEAL_KEY_FILE", ""))
+    seal_cert_file: str = field(default_factory=lambda: _env("PORTA_SEAL_CERT_FILE", ""))
+    seal_key_passphrase: str = field(default_factory=lambda: _env("PORTA_SEAL_KEY_PASSPHRASE", ""), repr=False)
+    seal_former_certs_file: str = field(default_factory=lambda: _env("PORTA_SEAL_FORMER_CERTS_FILE", ""))
+    # Days between reminders to a signer who has not signed (0: none).
+    signature_reminder_days: int = field(default_factory=lambda: int(_env("PORTA_SIGNATURE_REMINDER_DAYS", "3")))
+    # The `test` payment provider (a card processor in test mode: no money moves) exists only while this is on.
+    # `make run` and the tests turn it on; production configuration (deploy/) never does.
+    payments_test_mode: bool = field(
+        default_factory=lambda: _env("PORTA_PAYMENTS_TEST_MODE", "false").lower() == "true")
+    # Where the `stripe` package sends its API calls (`stripe.api_base`): Stripe's, or a test's stand-in.
+    stripe_api_base: str = field(default_factory=lambda: _env("PORTA_STRIPE_API_BASE", "https://api.stripe.com"))
+
+    # The stream process (gateway.stream, docs/realtime.md): its port on http_host; the Unix socket through
+    # which gateway workers hand it stream connections when both run on one machine (empty: a proxy in front
+    # routes the stream paths to it); the seconds between keep-alive comments on an idle stream.
+    stream_port: int = field(default_factory=lambda: int(_env("PORTA_STREAM_PORT", "8081")))
+    stream_handoff: str = field(default_factory=lambda: _env("PORTA_STREAM_HANDOFF", ""))
+    stream_heartbeat_seconds: float = field(default_factory=lambda: float(_env("PORTA_STREAM_HEARTBEAT_SECONDS", "15")))
 
     def db_url(self, service: str) -> str:
         """The database URL of one service: its own override, else the template."""

@@ -15,6 +15,10 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from documents import archive, file_requests, folders, library, scanning, uploads
+from documents.entrypoints.approvals import ApprovalEntrypoints
+from documents.entrypoints.client_requests import ClientRequestEntrypoints
+from documents.entrypoints.shares import ShareEntrypoints
+from documents.entrypoints.signatures import SignatureEntrypoints
 from documents.models import Document, FileRequest, Upload, messaging
 from shared.access import Caller, authorize, authorize_as
 from shared.context import Principal, require_principal
@@ -66,7 +70,8 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 600  # seconds between sweeps of uploads nobody completed
 
 
-class DocumentsService(PortaService):
+class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntrypoints, SignatureEntrypoints,
+                       PortaService):
     name = "documents"
     db = Database(messaging)
     store = Storage()

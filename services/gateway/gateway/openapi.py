@@ -13,7 +13,8 @@ from gateway.middleware import required_auth
 
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 ERROR_TEXT = {
-    400: "Malformed body, or a query parameter given twice", 401: "No or bad token", 403: "Not allowed",
+    400: "Malformed body, or a query parameter given twice", 401: "No or bad token",
+    402: "The card was declined (nothing was charged or recorded)", 403: "Not allowed",
     404: "Unknown, or another firm's",
     409: "Conflict", 410: "Link expired or revoked", 413: "Too large", 414: "URL too long", 415: "Bad media type",
     416: "Range not satisfiable",

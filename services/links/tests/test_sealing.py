@@ -48,7 +48,7 @@ def test_a_link_not_asked_retrievable_keeps_no_sealed_token(db, firm, user_targe
     assert db.scalar(text("SELECT sealed_token FROM links WHERE id = :id"), {"id": issued.link.id}) is None
 
 
-@pytest.mark.parametrize("kind", ["invitation", "signature", "client_request"])
+@pytest.mark.parametrize("kind", ["invitation"])
 def test_only_kinds_whose_product_shows_the_link_again_can_be_retrievable(db, firm, user_target, sealer, kind):
     with pytest.raises(ValidationFailed) as refused:
         tokens.issue(db, firm, kind, user_target, seal=sealer.seal)
@@ -57,7 +57,7 @@ def test_only_kinds_whose_product_shows_the_link_again_can_be_retrievable(db, fi
 
 
 @pytest.mark.parametrize("kind", tokens.RETRIEVABLE_KINDS)
-def test_file_requests_shares_and_invoices_can_be_retrievable(db, firm, sealer, kind):
+def test_file_requests_shares_invoices_client_requests_and_signatures_can_be_retrievable(db, firm, sealer, kind):
     issued = retrievable(db, firm, sealer, kind=kind)
     assert tokens.reveal(db, firm, [str(issued.link.id)], sealer.unseal)[0].token == issued.token
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from notifications import billing_notices, client_request_notices, share_notices, signature_notices
 from notifications.models import Activity, _now
 from shared.paging import newest_first
 
@@ -152,6 +153,10 @@ SUMMARIES: dict[tuple[str, str], Summary] = {
     ("links", "link_revoked"): _link("revoked", {"replaced": " (a new one replaced it)",
                                                  "target_revoked": " (no longer needed)"}),
     ("links", "link_redeemed"): _link("used"),
+    **client_request_notices.ACTIVITY,  # client requests (notifications/client_request_notices.py)
+    **share_notices.ACTIVITY,  # shares and approvals (notifications/share_notices.py)
+    **billing_notices.ACTIVITY,  # invoices, payments, refunds (notifications/billing_notices.py)
+    **signature_notices.ACTIVITY,  # signature requests (notifications/signature_notices.py)
 }
 
 

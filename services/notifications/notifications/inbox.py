@@ -23,7 +23,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from notifications.models import InboxItem, _now
+from shared.contracts.notifications import INBOX_ITEM_CHANGED, InboxItemSchema
 from shared.errors import NotFound
+from shared.events import EventLog
 from shared.paging import newest_first
 
 FILE_REQUEST = "file_request"
@@ -177,6 +179,16 @@ def client_done_uploading(db: Session, user_ids: Iterable[uuid.UUID], firm_id: u
         _touched(item, f"{_who(client)} is done uploading for {account_name}",
                  f"{_who_with_address(client)} pressed “Done uploading” in the portal{times}.")
     return items
+
+
+def changed(items: Iterable[InboxItem]) -> EventLog:
+    """`inbox_item_changed` for each item an event updated: the real-time streams push it to its owner.
+    Handlers emit it with the change: `self.db.emit_all(inbox.changed(inbox.files_received(...)))`."""
+    log = EventLog()
+    for item in items:
+        log.add(INBOX_ITEM_CHANGED, {"user_id": str(item.user_id), "item": InboxItemSchema().dump(item)},
+                firm_id=item.firm_id, account_id=item.account_id)
+    return log
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -109,7 +109,8 @@ def attempt(db: Session, sender: Sender, email: SentEmail) -> str:
     try:
         rendered = render(email.template, email.pending_context or {})
         message = build_message(rendered, mail_from=sender.mail_from, to=email.recipient,
-                                message_id=email.message_id)
+                                message_id=email.message_id,
+                                attachments=(email.pending_context or {}).get("attachments"))
     except Exception as exc:  # this context will never render with these templates again
         _give_up(email, exc)
     else:

@@ -10,6 +10,7 @@ Plain Python, no nameko: the service and the tests call it directly.
 """
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -67,8 +68,10 @@ def render(template: str, context: dict[str, Any]) -> RenderedEmail:
     return RenderedEmail(subject, text, html)
 
 
-def build_message(rendered: RenderedEmail, *, mail_from: str, to: str, message_id: str) -> EmailMessage:
-    """A multipart/alternative message: the text part first, the HTML part preferred by mail clients."""
+def build_message(rendered: RenderedEmail, *, mail_from: str, to: str, message_id: str,
+                  attachments: list[dict[str, Any]] | None = None) -> EmailMessage:
+    """A multipart/alternative message: the text part first, the HTML part preferred by mail clients.
+    `attachments` (`{filename, content_type, content_base64}`, an invoice's PDF) make it multipart/mixed."""
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = to
@@ -79,4 +82,8 @@ def build_message(rendered: RenderedEmail, *, mail_from: str, to: str, message_i
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    for attachment in attachments or []:
+        maintype, subtype = attachment["content_type"].split("/", 1)
+        message.add_attachment(base64.b64decode(attachment["content_base64"]), maintype=maintype, subtype=subtype,
+                               filename=attachment["filename"])
     return message

@@ -12,6 +12,9 @@ from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from notifications import activity, audience, inbox, outgoing
+from notifications.billing_notices import BillingNotices
+from notifications.chat_notices import ChatNotices
+from notifications.client_request_notices import ClientRequestNotices
 from notifications.dependencies import Mailer
 from notifications.models import SentEmail, messaging
 from notifications.readers import (
@@ -20,6 +23,8 @@ from notifications.readers import (
     FileRequestSentEventSchema,
     FilesReceivedEventSchema,
 )
+from notifications.share_notices import ShareNotices
+from notifications.signature_notices import SignatureNotices
 from shared.context import Principal, require_principal
 from shared.contracts.crm import PORTAL_INVITATION_REQUESTED, TEAM_MEMBER_INVITED
 from shared.contracts.documents import (
@@ -68,7 +73,8 @@ def _addresses(recipients: list[str]) -> list[str]:
     return list(found)
 
 
-class NotificationsService(PortaService):
+class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, ShareNotices, SignatureNotices,
+                           PortaService):
     name = "notifications"
     db = Database(messaging)
     mail = Mailer()
@@ -213,9 +219,9 @@ class NotificationsService(PortaService):
         data = self._event_data(FilesReceivedEventSchema(), event)
         if data is not None:
             request = data["file_request"]
-            inbox.files_received(self.db.session, self._staff_to_tell(event, [request["created_by"]]),
-                                 uuid.UUID(event["firm_id"]), uuid.UUID(event["account_id"]), request,
-                                 data["uploader"], data["documents"], data["received_count"])
+            self.db.emit_all(inbox.changed(inbox.files_received(
+                self.db.session, self._staff_to_tell(event, [request["created_by"]]), uuid.UUID(event["firm_id"]),
+                uuid.UUID(event["account_id"]), request, data["uploader"], data["documents"], data["received_count"])))
 
     @event_handler(FILE_REQUEST_DONE)
     def on_file_request_done(self, event: dict) -> None:
@@ -223,17 +229,18 @@ class NotificationsService(PortaService):
         data = self._event_data(FileRequestDoneEventSchema(), event)
         if data is not None:
             request = data["file_request"]
-            inbox.file_request_done(self.db.session, self._staff_to_tell(event, [request["created_by"]]),
-                                    uuid.UUID(event["firm_id"]), uuid.UUID(event["account_id"]), request,
-                                    data["uploader"], data["received_count"])
+            self.db.emit_all(inbox.changed(inbox.file_request_done(
+                self.db.session, self._staff_to_tell(event, [request["created_by"]]), uuid.UUID(event["firm_id"]),
+                uuid.UUID(event["account_id"]), request, data["uploader"], data["received_count"])))
 
     @event_handler(CLIENT_DONE_UPLOADING)
     def on_client_done_uploading(self, event: dict) -> None:
         """A portal client pressed "done uploading": the account's uploads item, per recipient, unread."""
         data = self._event_data(ClientDoneUploadingEventSchema(), event)
         if data is not None:
-            inbox.client_done_uploading(self.db.session, self._staff_to_tell(event, []), uuid.UUID(event["firm_id"]),
-                                        uuid.UUID(event["account_id"]), data["account_name"], data["user"])
+            self.db.emit_all(inbox.changed(inbox.client_done_uploading(
+                self.db.session, self._staff_to_tell(event, []), uuid.UUID(event["firm_id"]),
+                uuid.UUID(event["account_id"]), data["account_name"], data["user"])))
 
     def _staff(self) -> Principal:
         return require_principal(self.context.principal).require_staff()

@@ -9,6 +9,17 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+# Shares' and approvals' contracts live in modules of their own; their events are documents' too, named here.
+from shared.contracts.approvals import APPROVAL_DECIDED, APPROVAL_REQUESTED  # noqa: F401
+from shared.contracts.shares import (  # noqa: F401
+    SHARE_CREATED,
+    SHARE_DOWNLOADED,
+    SHARE_OPENED,
+    SHARE_RECIPIENT_REVOKED,
+    SHARE_RECIPIENT_UPDATED,
+    SHARE_REVOKED,
+    SHARE_SENT,
+)
 from shared.events import declare
 from shared.schemas import PageQuerySchema, StrictBoolean, Timestamp, page_schema
 
@@ -409,3 +420,459 @@ FILE_REQUEST_DONE = declare("documents", "file_request_done", FileRequestDoneSch
                             "(actor: none)")
 CLIENT_DONE_UPLOADING = declare("documents", "client_done_uploading", ClientDoneUploadingSchema,
                                 "A client user pressed Done uploading in the portal")
+
+
+# -- client requests (questionnaires answered through a link or the portal) -------------------------
+# One block: the client-request schemas and events (docs/client_requests.md tells the whole story).
+
+QUESTION_KINDS = ("text", "number", "yes_no", "choice", "date", "file")
+CLIENT_REQUEST_STATUSES = ("sent", "submitted", "canceled")
+# Who submitted: the person with the link, or a client user in the portal.
+SUBMITTER_KINDS = ("link", "client")
+QUESTION_ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Use 1 to 40 letters, digits, '-' or '_'.")
+MAX_QUESTIONS = 100
+MAX_OPTIONS = 50
+MAX_TEXT_ANSWER = 10_000
+# Files one file question takes, in all.
+MAX_QUESTION_FILES = 50
+
+
+class QuestionSchema(Schema):
+    id = fields.String(load_default=None, validate=QUESTION_ID,
+                       metadata={"description": "Made up when absent; unique within the request"})
+    kind = fields.String(required=True, validate=validate.OneOf(QUESTION_KINDS),
+                         metadata={"description": "`text`, `number`, `yes_no`, `choice`, `date` or `file`"})
+    label = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    required = StrictBoolean(load_default=False)
+    options = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=None,
+                          allow_none=True, validate=validate.Length(min=1, max=MAX_OPTIONS),
+                          metadata={"description": "The choices of a `choice` question (and only of one)"})
+
+    @validates_schema
+    def _options_only_for_choice(self, data: dict[str, Any], **_: Any) -> None:
+        options = data.get("options")
+        if data.get("kind") == "choice" and not options:
+            raise ValidationError("A choice question needs its options.", "options")
+        if data.get("kind") != "choice" and options is not None:
+            raise ValidationError("Only a choice question has options.", "options")
+        if options and len({o.strip() for o in options}) != len(options):
+            raise ValidationError("Each option once.", "options")
+
+
+class ClientRequestCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    questions = fields.List(fields.Nested(QuestionSchema), required=True,
+                            validate=validate.Length(min=1, max=MAX_QUESTIONS))
+    recipients = fields.List(fields.Email(validate=validate.Length(max=254)), load_default=list,
+                             validate=validate.Length(max=50),
+                             metadata={"description": "Emailed the request. With `login_required`, each must be "
+                                                      "an address of the account with portal LOGIN on"})
+    login_required = StrictBoolean(required=True, metadata={
+        "description": "true: answered only in the portal (no link); false: a link anyone who has it can answer"})
+    expires_at = fields.AwareDateTime(load_default=None, allow_none=True,
+                                      metadata={"description": "When the link stops working (default: never)"})
+
+    @validates_schema
+    def _question_ids_once(self, data: dict[str, Any], **_: Any) -> None:
+        ids = [q["id"] for q in data.get("questions") or [] if q.get("id")]
+        if len(set(ids)) != len(ids):
+            raise ValidationError("Each question id once.", "questions")
+
+
+class SubmitterSchema(Schema):
+    kind = fields.String(validate=validate.OneOf(SUBMITTER_KINDS),
+                         metadata={"description": "`link` (the person with the link) or `client` (portal)"})
+    user_id = fields.UUID(allow_none=True)
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+
+
+ANSWERS_TEXT = ("Answers by question id: text a string, number a number, yes_no a boolean, choice one of the "
+                "options, date `YYYY-MM-DD`, file the ids of documents uploaded for that question")
+
+
+class ClientRequestSchema(Schema):
+    id = fields.UUID()
+    account_id = fields.UUID()
+    title = fields.String()
+    message = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(CLIENT_REQUEST_STATUSES),
+                           metadata={"description": "`sent`, `submitted` or `canceled`"})
+    login_required = fields.Boolean()
+    recipients = fields.List(fields.String())
+    questions = fields.List(fields.Nested(QuestionSchema))
+    answers = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
+                          metadata={"description": ANSWERS_TEXT})
+    document_ids = fields.Dict(keys=fields.String(), values=fields.List(fields.UUID()),
+                               metadata={"description": "Per file question, every document uploaded for it"})
+    url = fields.String(allow_none=True, metadata={"description": "The questionnaire's link, to copy; null with "
+                                                                  "`login_required` or once canceled"})
+    expires_at = Timestamp(allow_none=True)
+    created_by = fields.UUID(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    answered_at = Timestamp(allow_none=True, metadata={"description": "When answers were last saved"})
+    submitted_at = Timestamp(allow_none=True)
+    submitted_by = fields.Nested(SubmitterSchema, allow_none=True)
+    canceled_at = Timestamp(allow_none=True)
+
+
+ClientRequestPageSchema = page_schema(ClientRequestSchema, "ClientRequestPage")
+
+
+class AnswerFileSchema(Schema):
+    """A file uploaded for a file question, as the person answering sees it."""
+
+    id = fields.UUID()
+    name = fields.String()
+    size = fields.Integer()
+
+
+class PublicClientRequestSchema(Schema):
+    """What the person answering sees (the link's page, the portal): the questions and his own answers."""
+
+    title = fields.String()
+    message = fields.String(allow_none=True)
+    status = fields.String(validate=validate.OneOf(CLIENT_REQUEST_STATUSES))
+    questions = fields.List(fields.Nested(QuestionSchema))
+    answers = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
+                          metadata={"description": ANSWERS_TEXT})
+    files = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(AnswerFileSchema)),
+                        metadata={"description": "Per file question, the files its answer holds"})
+    expires_at = Timestamp(allow_none=True)
+    submitted_at = Timestamp(allow_none=True)
+
+
+class LinkClientRequestSchema(PublicClientRequestSchema):
+    """documents' `describe_client_request` reply as the gateway passes it on (its times already strings)."""
+
+    expires_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    submitted_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class PortalClientRequestSchema(PublicClientRequestSchema):
+    id = fields.UUID()
+    account_id = fields.UUID()
+    login_required = fields.Boolean()
+    created_at = Timestamp()
+
+
+PortalClientRequestPageSchema = page_schema(PortalClientRequestSchema, "PortalClientRequestPage")
+
+
+class AnswersSchema(Schema):
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=40)),
+                          values=fields.Raw(allow_none=True), load_default=dict,
+                          validate=validate.Length(max=MAX_QUESTIONS),
+                          metadata={"description": ANSWERS_TEXT + ". Only the questions named change (null clears "
+                                                                  "one); the others keep their saved answers"})
+    submit = StrictBoolean(load_default=False, metadata={
+        "description": "Submit after saving: every required question must be answered (422 naming those that "
+                       "are not); the answers are final from then on (409 to any later write)"})
+
+
+class QuestionUploadSchema(UploadRequestSchema):
+    """A file for a file question: into the account's client root, never unpacked."""
+
+    question_id = fields.String(required=True, validate=QUESTION_ID)
+    files_before = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_BATCH),
+                                  metadata={"description": "Files of the same HTTP request before this one"})
+
+
+class AnswerFilesSchema(Schema):
+    """What a file question's upload stored: the files, and the question's answer with them."""
+
+    items = fields.List(fields.Nested(AnswerFileSchema))
+    question_id = fields.String()
+    answer = fields.List(fields.UUID(), metadata={"description": "The question's answer now: its document ids"})
+
+
+class ClientRequestEventSchema(Schema):
+    """A client request as events carry it: no answers (the feed keeps event data), no url."""
+
+    id = fields.UUID()
+    firm_id = fields.UUID()
+    account_id = fields.UUID()
+    title = fields.String()
+    status = fields.String(validate=validate.OneOf(CLIENT_REQUEST_STATUSES))
+    login_required = fields.Boolean()
+    link_id = fields.UUID(allow_none=True)
+    created_by = fields.UUID(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    submitted_at = Timestamp(allow_none=True)
+    canceled_at = Timestamp(allow_none=True)
+
+
+class ClientRequestChangedSchema(Schema):
+    client_request = fields.Nested(ClientRequestEventSchema, required=True)
+
+
+class ClientRequestSentSchema(Schema):
+    client_request = fields.Nested(ClientRequestEventSchema, required=True)
+    recipients = fields.List(fields.String(), required=True, metadata={"description": "The addresses to email"})
+    firm_name = fields.String(required=True)
+    account_name = fields.String(required=True)
+    message = fields.String(required=True, allow_none=True)
+
+
+class ClientRequestSubmittedSchema(Schema):
+    client_request = fields.Nested(ClientRequestEventSchema, required=True)
+    submitted_by = fields.Nested(SubmitterSchema, required=True)
+    answered = fields.Integer(required=True, metadata={"description": "Questions answered"})
+    questions = fields.Integer(required=True, metadata={"description": "Questions asked"})
+    documents = fields.Integer(required=True, metadata={"description": "Files the answers hold"})
+
+
+CLIENT_REQUEST_CREATED = declare("documents", "client_request_created", ClientRequestChangedSchema,
+                                 "A staff member sent a client request (a questionnaire)")
+CLIENT_REQUEST_SENT = declare("documents", "client_request_sent", ClientRequestSentSchema,
+                              "A client request is to be emailed to its recipients")
+CLIENT_REQUEST_SUBMITTED = declare("documents", "client_request_submitted", ClientRequestSubmittedSchema,
+                                   "The answers to a client request were submitted (once per request)")
+CLIENT_REQUEST_CANCELED = declare("documents", "client_request_canceled", ClientRequestChangedSchema,
+                                  "A client request was canceled: its link stopped working")
+
+
+# -- signature requests (documents/signatures.py) -------------------------------------------
+# A request is `pending` until every signer signed (`signed`), one declined (`declined`), a pending
+# signer's link ran out (`expired`; a resend revives it) or staff canceled it (`canceled`).
+SIGNATURE_REQUEST_STATUSES = ("pending", "signed", "declined", "expired", "canceled")
+# What a signer's row stores; `expired` and `canceled` are shown for a pending one (his link ran out,
+# the request was canceled).
+SIGNER_STATES = ("pending", "signed", "declined")
+SIGNER_STATUSES = ("pending", "signed", "declined", "expired", "canceled")
+# Every signing link is valid this long from its email (the article: seven days); a resend starts again.
+SIGNING_LINK_DAYS = 7
+MAX_SIGNERS = 20
+# Why a signer is emailed his link.
+SIGNER_EMAIL_REASONS = ("request", "resend", "reminder")
+
+
+class SignerInputSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+
+
+class SignatureRequestCreateSchema(Schema):
+    signers = fields.List(fields.Nested(SignerInputSchema), required=True,
+                          validate=validate.Length(min=1, max=MAX_SIGNERS),
+                          metadata={"description": "Portal users of the account or any addresses; each is emailed "
+                                                   "his own link, valid 7 days"})
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    reminders = StrictBoolean(load_default=True, metadata={"description": "Remind signers who have not signed "
+                                                                          "(category `documents_signature`)"})
+
+    @validates_schema
+    def _each_signer_once(self, data: dict[str, Any], **_: Any) -> None:
+        emails = [signer["email"].strip().lower() for signer in data.get("signers", [])]
+        if len(set(emails)) != len(emails):
+            raise ValidationError("Each signer's email at most once.", "signers")
+
+
+class SignerSchema(Schema):
+    id = fields.UUID()
+    name = fields.String(metadata={"description": "As the firm named him"})
+    email = fields.String()
+    status = fields.String(validate=validate.OneOf(SIGNER_STATUSES),
+                           metadata={"description": "`pending`, `signed`, `declined`, `expired` (his link ran "
+                                                    "out) or `canceled`"})
+    url = fields.String(allow_none=True, metadata={
+        "description": "His signing page's link, to copy (the one his email carries); null once it is not live "
+                       "(he acted, the request closed, the link expired). A resend replaces it"})
+    expires_at = Timestamp(metadata={"description": "When his link stops working (7 days after it was sent)"})
+    signed_at = Timestamp(allow_none=True)
+    signed_name = fields.String(allow_none=True, metadata={"description": "The name he typed to sign"})
+    declined_at = Timestamp(allow_none=True)
+    decline_reason = fields.String(allow_none=True)
+    reminders_sent = fields.Integer()
+
+
+class SignatureRequestSchema(Schema):
+    id = fields.UUID()
+    account_id = fields.UUID()
+    document_id = fields.UUID(metadata={"description": "The PDF to sign, kept unchanged"})
+    document_name = fields.String()
+    status = fields.String(validate=validate.OneOf(SIGNATURE_REQUEST_STATUSES),
+                           metadata={"description": "`pending`, `signed`, `declined`, `expired` or `canceled`"})
+    message = fields.String()
+    reminders = fields.Boolean()
+    signers = fields.List(fields.Nested(SignerSchema))
+    signed_document_id = fields.UUID(allow_none=True, metadata={
+        "description": "The sealed PDF written next to the original once every signer signed (null until then)"})
+    original_sha256 = fields.String(metadata={"description": "The SHA-256 of the PDF as it was asked to be signed"})
+    created_by = fields.UUID(allow_none=True)
+    created_at = Timestamp()
+    updated_at = Timestamp()
+    completed_at = Timestamp(allow_none=True, metadata={"description": "When the last signer signed"})
+    sealed_at = Timestamp(allow_none=True, metadata={"description": "When the sealed PDF was written"})
+    canceled_at = Timestamp(allow_none=True)
+
+
+SignatureRequestPageSchema = page_schema(SignatureRequestSchema, "SignatureRequestPage")
+
+
+class SignatureSchema(Schema):
+    """What a signer sends to sign: the name he types and his explicit consent."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200),
+                         metadata={"description": "Typed by the signer: his signature"})
+    agree = StrictBoolean(required=True, validate=validate.Equal(True, error="Tick the box to agree to sign."),
+                          metadata={"description": "Must be true: he agrees to sign this document electronically"})
+
+    @validates_schema
+    def _a_name(self, data: dict[str, Any], **_: Any) -> None:
+        if "name" in data and not data["name"].strip():
+            raise ValidationError("Type your name to sign.", "name")
+
+
+class DeclineSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+    @validates_schema
+    def _a_reason(self, data: dict[str, Any], **_: Any) -> None:
+        if "reason" in data and not data["reason"].strip():
+            raise ValidationError("Say why you decline.", "reason")
+
+
+class PublicSignerSchema(Schema):
+    name = fields.String()
+    email = fields.String()
+    status = fields.String(validate=validate.OneOf(SIGNER_STATUSES))
+    signed_at = Timestamp(allow_none=True)
+    signed_name = fields.String(allow_none=True)
+
+
+class PublicSignatureRequestSchema(Schema):
+    """What the signing page shows its signer: the document, the firm's message, himself; never the
+    other signers' addresses (only how many sign)."""
+
+    message = fields.String()
+    document_name = fields.String()
+    document_size = fields.Integer()
+    status = fields.String(validate=validate.OneOf(SIGNATURE_REQUEST_STATUSES))
+    signer = fields.Nested(PublicSignerSchema)
+    signers_count = fields.Integer()
+    signed_count = fields.Integer()
+    expires_at = Timestamp()
+
+
+class PortalSignatureRequestSchema(Schema):
+    """A request the client user signs (his address is one of its signers), as the portal lists it."""
+
+    id = fields.UUID()
+    document_id = fields.UUID()
+    document_name = fields.String()
+    status = fields.String(validate=validate.OneOf(SIGNATURE_REQUEST_STATUSES))
+    message = fields.String()
+    signer = fields.Nested(PublicSignerSchema, metadata={"description": "The client user's own signer row"})
+    signed_document_id = fields.UUID(allow_none=True)
+    created_at = Timestamp()
+
+
+PortalSignatureRequestPageSchema = page_schema(PortalSignatureRequestSchema, "PortalSignatureRequestPage")
+
+
+class LinkSignerSchema(PublicSignerSchema):
+    signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+class LinkSignatureSchema(PublicSignatureRequestSchema):
+    """`describe_signature`'s reply as the gateway passes it on (`GET /api/public/links/{token}`): its times
+    are the strings documents dumped."""
+
+    signer = fields.Nested(LinkSignerSchema)
+    expires_at = fields.String(metadata={"format": "date-time"})
+
+
+class VerifiedSignerSchema(Schema):
+    name = fields.String(metadata={"description": "The name he typed"})
+    email = fields.String()
+    signed_at = Timestamp()
+
+
+class VerifyResultSchema(Schema):
+    sealed = fields.Boolean(metadata={"description": "Signed with this installation's seal certificate"})
+    intact = fields.Boolean(metadata={"description": "The seal's signed range is unchanged and covers the whole "
+                                                     "file (nothing was added after it)"})
+    signature_request_id = fields.UUID(allow_none=True, metadata={"description": "Only when sealed and intact"})
+    signers = fields.List(fields.Nested(VerifiedSignerSchema), allow_none=True,
+                          metadata={"description": "Only when sealed and intact"})
+    sealed_at = Timestamp(allow_none=True, metadata={
+        "description": "The signing time inside the seal, from this installation's own clock (not a trusted "
+                       "timestamp authority)"})
+
+
+# -- signature events --------------------------------------------------------------------------
+
+
+class SignatureRequestEventSchema(Schema):
+    """A signature request as events carry it (no link, no token)."""
+
+    id = fields.UUID(required=True)
+    account_id = fields.UUID(required=True)
+    document_id = fields.UUID(required=True)
+    document_name = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(SIGNATURE_REQUEST_STATUSES))
+    message = fields.String(required=True)
+    signers_count = fields.Integer(required=True)
+    signed_document_id = fields.UUID(required=True, allow_none=True)
+    created_by = fields.UUID(required=True, allow_none=True)
+
+
+class SignerEventSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    link_id = fields.UUID(required=True, allow_none=True,
+                          metadata={"description": "His signing link (the links service's id; never its token)"})
+    expires_at = Timestamp(required=True)
+    signed_name = fields.String(required=True, allow_none=True)
+    signed_at = Timestamp(required=True, allow_none=True)
+
+
+class SignatureRequestChangedSchema(Schema):
+    signature_request = fields.Nested(SignatureRequestEventSchema, required=True)
+
+
+class SignerEmailDueSchema(Schema):
+    """One signer is to be emailed his link to sign (`signer.link_id`, issued by documents; the
+    notifications service reveals its token from the links service and emails it)."""
+
+    signature_request = fields.Nested(SignatureRequestEventSchema, required=True)
+    signer = fields.Nested(SignerEventSchema, required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(SIGNER_EMAIL_REASONS))
+    firm_name = fields.String(required=True)
+
+
+class SignerActedSchema(Schema):
+    signature_request = fields.Nested(SignatureRequestEventSchema, required=True)
+    signer = fields.Nested(SignerEventSchema, required=True)
+
+
+class SignerDeclinedSchema(SignerActedSchema):
+    reason = fields.String(required=True)
+
+
+class SignatureRequestCompletedSchema(Schema):
+    signature_request = fields.Nested(SignatureRequestEventSchema, required=True)
+    signed_document = fields.Nested(DocumentEventSchema, required=True)
+    signers = fields.List(fields.Nested(SignerEventSchema), required=True)
+
+
+SIGNATURE_REQUEST_CREATED = declare("documents", "signature_request_created", SignatureRequestChangedSchema,
+                                    "A staff member asked for signatures on a PDF")
+SIGNER_EMAIL_DUE = declare("documents", "signer_email_due", SignerEmailDueSchema,
+                           "A signer is to be emailed his link to sign (request, resend: a new link, or reminder)")
+SIGNATURE_SIGNED = declare("documents", "signature_signed", SignerActedSchema,
+                           "A signer signed (actor: the portal user, or none through a link)")
+SIGNATURE_DECLINED = declare("documents", "signature_declined", SignerDeclinedSchema,
+                             "A signer declined: the request is declined and its other links stop working")
+SIGNATURE_REQUEST_SIGNED = declare("documents", "signature_request_signed", SignatureRequestChangedSchema,
+                                   "Every signer signed; the sealed PDF is written next (once, whatever the "
+                                   "deliveries)")
+SIGNATURE_REQUEST_COMPLETED = declare("documents", "signature_request_completed", SignatureRequestCompletedSchema,
+                                      "The sealed PDF was written next to the original (actor: none)")
+SIGNATURE_REQUEST_CANCELED = declare("documents", "signature_request_canceled", SignatureRequestChangedSchema,
+                                     "A signature request was canceled: its links stopped working")

@@ -44,7 +44,8 @@ class IssueLinkSchema(Schema):
                              metadata={"description": "Revoke the live links of the same firm, kind and target"})
     retrievable = fields.Boolean(load_default=False,
                                  metadata={"description": "Keep the token sealed so `reveal_links` can give it back "
-                                                          "(file_request, share, invoice; never invitation)"})
+                                                          "(file_request, share, invoice, client_request, "
+                                                          "signature; never invitation)"})
 
     @post_load
     def _default_single_use(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

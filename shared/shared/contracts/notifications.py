@@ -6,8 +6,8 @@ with InboxQuerySchema, InboxPageSchema and InboxItemSchema.
 Each email template has a context schema naming the variables it needs: a send with a missing,
 misspelt or malformed variable is refused at the call (422) instead of failing later in the queue.
 
-The service emits no events. What it reads from other services' events is its own business
-(notifications.readers), not part of this contract.
+It emits one event, `inbox_item_changed`, for the real-time streams (gateway.stream). What it reads from
+other services' events is its own business (notifications.readers), not part of this contract.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from shared.events import declare
 from shared.schemas import PageQuerySchema, Timestamp, page_schema
 
 # `suppressed`: decided not to send (the client turned these emails off, the link is gone); never attempted.
@@ -67,10 +68,114 @@ class FileRequestContextSchema(EmailContextSchema):
     upload_url = _url(required=True, metadata={"description": "The request's upload page (carries a token)"})
 
 
+class ShareContextSchema(EmailContextSchema):
+    """A firm shares documents with one recipient (a third party): his own link, sent to him alone."""
+
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    sender_name = _name(load_default=None, metadata={"description": "The staff member who shared them"})
+    document_names = fields.List(fields.String(validate=validate.Length(max=255)), required=True,
+                                 validate=validate.Length(min=1, max=100))
+    expires_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                               metadata={"description": "His link's expiry, in words"})
+    share_url = _url(required=True, metadata={"description": "His share page (carries a token)"})
+
+
+class ApprovalRequestContextSchema(EmailContextSchema):
+    """A firm asks someone to approve a document: his own link."""
+
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    sender_name = _name(load_default=None)
+    document_name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    approval_url = _url(required=True, metadata={"description": "His approval page (carries a token)"})
+
+
+class ChatMessageContextSchema(EmailContextSchema):
+    """A message of the firm waits in a chat thread (chats); its content only when the firm allows it."""
+
+    account_name = _name(required=True)
+    thread_subject = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    author_name = fields.String(load_default="", validate=validate.Length(max=200))
+    content = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=20_000),
+                            metadata={"description": "The message as written; null unless chat_email_content is on"})
+    portal_url = _url(required=True, metadata={"description": "Where the client reads and answers it"})
+    reminder = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                              metadata={"description": "A reminder's number; null for the first notice"})
+
+
+# -- billing's emails (notifications/billing_notices.py) --------------------------------------------
+
+
+class AttachmentSchema(Schema):
+    """A file attached to an email (an invoice's PDF), its bytes base64."""
+
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.OneOf(["application/pdf"]))
+    content_base64 = fields.String(required=True, validate=validate.Length(max=2_000_000))
+
+
+class InvoiceContextSchema(EmailContextSchema):
+    """A new invoice, or a reminder of an outstanding one: its pay link and (new invoice) its PDF attached."""
+
+    account_name = fields.String(load_default="", validate=validate.Length(max=300))
+    invoice_number = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    total_text = fields.String(required=True, validate=validate.Length(max=60))
+    amount_due_text = fields.String(required=True, validate=validate.Length(max=60))
+    credit_applied_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    due_date = fields.String(required=True, validate=validate.Length(max=40))
+    memo = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    pay_url = _url(load_default=None, allow_none=True, metadata={"description": "The pay link (carries a token)"})
+    attachments = fields.List(fields.Nested(AttachmentSchema), load_default=list, validate=validate.Length(max=3))
+
+
+class PaymentReceiptContextSchema(EmailContextSchema):
+    """Money received: on an invoice, or a prepayment (no invoice number)."""
+
+    amount_text = fields.String(required=True, validate=validate.Length(max=60))
+    invoice_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    amount_due_text = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+
+
+class RefundNoticeContextSchema(EmailContextSchema):
+    amount_text = fields.String(required=True, validate=validate.Length(max=60))
+    invoice_number = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class ClientRequestContextSchema(EmailContextSchema):
+    """A firm asks a client (or his assistant) a few questions (notifications/client_request_notices.py)."""
+
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    login_required = fields.Boolean(load_default=False, metadata={"description": "Answered in the portal only"})
+    request_url = _url(required=True, metadata={"description": "The questionnaire's page (carries a token), or "
+                                                               "the portal"})
+
+
+class SignatureEmailContextSchema(EmailContextSchema):
+    """A firm asks someone to sign a PDF, or reminds him (signature requests): his own link."""
+
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    document_name = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    signer_name = _name(required=True, metadata={"description": "As the firm named him"})
+    expires_at = fields.String(required=True, validate=validate.Length(max=100),
+                               metadata={"description": "When his link stops working, in words"})
+    signing_url = _url(required=True, metadata={"description": "His signing page (carries a token)"})
+
+
 TEMPLATE_CONTEXTS: dict[str, type[EmailContextSchema]] = {
     "team_invitation": TeamInvitationContextSchema,
     "portal_invitation": PortalInvitationContextSchema,
     "file_request": FileRequestContextSchema,
+    "client_request": ClientRequestContextSchema,
+    "invoice": InvoiceContextSchema,
+    "invoice_reminder": InvoiceContextSchema,
+    "payment_receipt": PaymentReceiptContextSchema,
+    "refund_notice": RefundNoticeContextSchema,
+    "chat_message": ChatMessageContextSchema,
+    "share": ShareContextSchema,
+    "approval_request": ApprovalRequestContextSchema,
+    "signature_request": SignatureEmailContextSchema,  # signature requests (notifications/signature_notices.py)
+    "signature_reminder": SignatureEmailContextSchema,
 }
 
 
@@ -143,3 +248,18 @@ class InboxItemSchema(Schema):
 
 
 InboxPageSchema = page_schema(InboxItemSchema, "InboxPage")
+
+
+# -- events -----------------------------------------------------------------------------------------
+
+
+class InboxItemChangedSchema(Schema):
+    """One staff member's Inbox+ item, as `GET /api/v1/inbox` shows it, after a change (the envelope's
+    account_id is the item's account, if any)."""
+
+    user_id = fields.UUID(required=True, metadata={"description": "Whose Inbox+ it is in"})
+    item = fields.Nested(InboxItemSchema, required=True)
+
+
+INBOX_ITEM_CHANGED = declare("notifications", "inbox_item_changed", InboxItemChangedSchema,
+                             "A staff member's Inbox+ item was added or changed (it is on top, unread)")

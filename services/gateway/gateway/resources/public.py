@@ -14,8 +14,17 @@ from marshmallow import Schema, fields
 
 from gateway.openapi import operation
 from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
+from shared.contracts.approvals import LinkApprovalSchema
+from shared.contracts.billing import LinkInvoiceSchema, PayOptionsSchema
 from shared.contracts.crm import AcceptInvitationSchema, LoginResultSchema
-from shared.contracts.documents import DoneUploadingSchema, PublicFileRequestSchema, ReceivedFilesSchema
+from shared.contracts.documents import (
+    DoneUploadingSchema,
+    LinkClientRequestSchema,
+    LinkSignatureSchema,
+    PublicFileRequestSchema,
+    ReceivedFilesSchema,
+)
+from shared.contracts.shares import LinkShareSchema
 from shared.errors import Gone, NotFound, Throttled
 
 pages = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape())
@@ -36,6 +45,18 @@ class LinkInfoSchema(Schema):
     expires_at = fields.String(allow_none=True)
     file_request = fields.Nested(LinkFileRequestSchema, allow_none=True,
                                  metadata={"description": "Upload links: what the upload page needs"})
+    client_request = fields.Nested(LinkClientRequestSchema, allow_none=True,
+                                   metadata={"description": "Client request links: the questions and saved answers"})
+    share = fields.Nested(LinkShareSchema, allow_none=True,
+                          metadata={"description": "Share links: the message and the documents (opening counts)"})
+    approval = fields.Nested(LinkApprovalSchema, allow_none=True,
+                             metadata={"description": "Approval links: the document and this approver's decision"})
+    invoice = fields.Nested(LinkInvoiceSchema, allow_none=True,
+                            metadata={"description": "Pay links: the invoice, what is due, whether it takes money"})
+    payment = fields.Nested(PayOptionsSchema, allow_none=True,
+                            metadata={"description": "Pay links: how the firm takes payments online"})
+    signature = fields.Nested(LinkSignatureSchema, allow_none=True,
+                              metadata={"description": "Signing links: the PDF's name, the message, this signer"})
 
 
 def _private(resp: falcon.Response) -> None:
@@ -113,16 +134,23 @@ class LinkFiles:
 
     auth = None
 
-    def __init__(self, rpc: Any, transfer: FileTransfer) -> None:
+    def __init__(self, rpc: Any, transfer: FileTransfer, questions: Any = None) -> None:
         self.rpc = rpc
         self.transfer = transfer
+        self.questions = questions  # client request links' files (resources/client_requests.LinkQuestionFiles)
 
     @operation("Upload through a link: a raw body with `?filename=` (and `uploader_name`, `uploader_email`), or "
                "multipart/form-data (those two fields before the files), stored all or none. Answers only what "
                "was sent; content that already came through this link is not stored twice (`duplicate`; 200 "
                "instead of 201 when every file was such a duplicate)",
-               response=ReceivedFilesSchema, status=201, files=True, errors=(404, 409, 410, 413, 415, 422, 429))
+               response=ReceivedFilesSchema, status=201, files=True, errors=(404, 409, 410, 413, 415, 422, 429),
+               description="A client request's link takes `?question_id=` (a file question): its files go into the "
+                           "account's client folder and the answer is AnswerFiles (`items` {id, name, size}, "
+                           "`question_id`, `answer`: the question's document ids).")
     def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
+        if self.questions is not None and req.get_param("question_id") is not None:
+            self.questions.on_post(req, resp, token)
+            return
         _private(resp)
         context, address = req.context.call_context, req.context.client_address
         unzip = req.get_param_as_bool("unzip")
@@ -209,8 +237,9 @@ class LinkPage:
             resp.set_header("Retry-After", str(wait))
             in_words = f"{wait} second{'s' if wait != 1 else ''}" if wait < 120 else f"{-(-wait // 60)} minutes"
             resp.text = pages.get_template("link_throttled.html").render(wait=in_words)
-        else:
-            resp.text = pages.get_template("link_invalid.html").render()
+        else:  # a dead link's own reason (expired, withdrawn...); an unknown token says nothing more
+            resp.text = pages.get_template("link_invalid.html").render(reason=exc.description if isinstance(exc, Gone)
+                                                                       else None)
 
 
 class PortalPage:

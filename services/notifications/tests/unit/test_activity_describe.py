@@ -47,6 +47,9 @@ def file_request():
 
 
 # The data crm, links and documents emit (their firm is in the envelope), and the line each reads as.
+SIGNATURE_REQUEST = {"id": OTHER, "document_name": "engagement.pdf", "signers_count": 2}  # signature requests
+SIGNER = {"id": USER, "name": "Jane Smith", "email": "jane@x.example", "signed_name": "Jane Q. Smith"}
+
 KNOWN = [
     ("crm", "firm_created", {"firm": {"id": FIRM, "name": "Acme CPA"}, "owner": member("Olive")},
      "Firm “Acme CPA” created by Olive"),
@@ -107,6 +110,64 @@ KNOWN = [
     ("documents", "file_request_done", {"file_request": file_request()}, "The uploader is done uploading"),
     ("documents", "client_done_uploading", {"account_id": ACCOUNT, "user": {"name": "Jane"}},
      "Jane is done uploading"),
+    # signature requests (notifications/signature_notices.py)
+    ("documents", "signature_request_created", {"signature_request": SIGNATURE_REQUEST},
+     "“engagement.pdf” sent for signature to 2 signer(s)"),
+    ("documents", "signer_email_due", {"signature_request": SIGNATURE_REQUEST, "signer": SIGNER, "reason": "reminder",
+                                       "firm_name": "Acme CPA"}, "Signing reminder to jane@x.example"),
+    ("documents", "signature_signed", {"signature_request": SIGNATURE_REQUEST, "signer": SIGNER},
+     "Jane Q. Smith (jane@x.example) signed “engagement.pdf”"),
+    ("documents", "signature_declined", {"signature_request": SIGNATURE_REQUEST, "signer": SIGNER,
+                                         "reason": "Wrong figures."},
+     "jane@x.example declined to sign “engagement.pdf”: Wrong figures."),
+    ("documents", "signature_request_signed", {"signature_request": SIGNATURE_REQUEST},
+     "Every signer signed “engagement.pdf”"),
+    ("documents", "signature_request_completed", {"signature_request": SIGNATURE_REQUEST,
+                                                  "signed_document": {"name": "engagement (signed).pdf"}},
+     "Sealed PDF “engagement (signed).pdf” written for “engagement.pdf”"),
+    ("documents", "signature_request_canceled", {"signature_request": SIGNATURE_REQUEST},
+     "Signature request for “engagement.pdf” canceled"),
+    # client requests (notifications/client_request_notices.py)
+    ("documents", "client_request_created", {"client_request": {"title": "2025 taxes"}},
+     "Client request “2025 taxes” created"),
+    ("documents", "client_request_sent", {"client_request": {"title": "2025 taxes"}, "recipients": ["j@home.example"]},
+     "Client request “2025 taxes” sent to j@home.example"),
+    ("documents", "client_request_submitted", {"client_request": {"title": "2025 taxes"},
+                                               "submitted_by": {"kind": "link"}},
+     "The person with the link submitted the answers to “2025 taxes”"),
+    ("documents", "client_request_canceled", {"client_request": {"title": "2025 taxes"}},
+     "Client request “2025 taxes” canceled"),
+    # shares and approvals (notifications/share_notices.py)
+    ("documents", "share_created", {"recipients": [{"email": "a@bank.example"}, {"email": "b@law.example"}],
+                                    "documents": [{"name": "w2.pdf"}]},
+     "Shared “w2.pdf” with a@bank.example, b@law.example"),
+    ("documents", "share_sent", {"recipients": [{"email": "a@bank.example"}]}, "Share emailed to a@bank.example"),
+    ("documents", "share_recipient_updated", {"recipient": {"email": "a@bank.example", "expires_at": None}},
+     "Share link of a@bank.example now expires never"),
+    ("documents", "share_recipient_revoked", {"recipient": {"email": "a@bank.example"}},
+     "Share link of a@bank.example revoked"),
+    ("documents", "share_revoked", {"recipients": []}, "Share revoked: its links stopped working"),
+    ("documents", "share_opened", {"recipient": {"email": "a@bank.example"}, "document": {"name": "w2.pdf"}},
+     "a@bank.example viewed “w2.pdf”"),
+    ("documents", "share_downloaded", {"recipient": {"email": "a@bank.example"}, "documents": [], "archive": True},
+     "a@bank.example downloaded all shared documents (zip)"),
+    ("documents", "approval_requested", {"approval_request": {"document_name": "w2.pdf"},
+                                         "approvers": [{"email": "p@x.example"}]},
+     "“w2.pdf” sent for approval to p@x.example"),
+    ("documents", "approval_decided", {"approval_request": {"document_name": "w2.pdf"},
+                                       "approver": {"email": "p@x.example", "status": "approved", "comment": None}},
+     "p@x.example approved “w2.pdf”"),
+    # billing (notifications/billing_notices.py)
+    ("billing", "invoice_issued", {"invoice": {"display_number": "INV-0007", "total": 57000, "currency": "EUR",
+                                               "exponent": 2}}, "Invoice INV-0007 issued for EUR 570.00"),
+    ("billing", "invoice_voided", {"invoice": {"display_number": "INV-0007"}}, "Invoice INV-0007 voided"),
+    ("billing", "invoice_reminder_due", {"invoice": {"display_number": "INV-0007"}, "reminder_count": 2},
+     "Reminder 2 of invoice INV-0007 sent"),
+    ("billing", "payment_recorded", {"payment": {"amount": 1500, "currency": "JPY", "exponent": 0},
+                                     "invoice": {"display_number": "INV-0008"}},
+     "Payment of JPY 1,500 received for invoice INV-0008"),
+    ("billing", "payment_refunded", {"payment": {"currency": "BHD", "exponent": 3}, "refund": {"amount": 1500},
+                                     "invoice": None}, "Refund of BHD 1.500 of a prepayment"),
 ]
 
 
@@ -114,9 +175,10 @@ def test_every_event_crm_links_and_documents_emit_has_a_summary():
     assert {(source, event_type) for source, event_type, _, _ in KNOWN} == set(SUMMARIES)
 
 
-def test_the_summaries_name_exactly_the_events_crm_links_and_documents_declare():
+def test_the_summaries_name_exactly_the_events_crm_links_documents_and_billing_declare():
     load_all()
-    assert set(SUMMARIES) == {(e.source, e.name) for e in declared() if e.source in ("crm", "links", "documents")}
+    recorded = ("crm", "links", "documents", "billing")
+    assert set(SUMMARIES) == {(e.source, e.name) for e in declared() if e.source in recorded}
 
 
 @pytest.mark.parametrize(("source", "event_type", "data", "summary"), KNOWN, ids=[k[1] for k in KNOWN])

@@ -14,6 +14,27 @@ PORTAL = {"firm_name": "Acme CPA", "account_name": "Smith Family",
 FILE_REQUEST = {"firm_name": "Acme CPA", "message": "Please upload your W-2 for 2025.\nThanks!",
                 "upload_url": "https://porta.example/p/upl-789"}
 EXAMPLES = {"team_invitation": TEAM, "portal_invitation": PORTAL, "file_request": FILE_REQUEST}
+EXAMPLES["client_request"] = {"firm_name": "Acme CPA", "title": "2025 taxes",  # client_request_notices.py
+                              "request_url": "https://porta.example/p/crq-123"}
+EXAMPLES["chat_message"] = {"firm_name": "Acme CPA", "account_name": "Smith Family",  # chat_notices.py
+                            "thread_subject": "Your 2025 return", "author_name": "Olive Owner", "content": None,
+                            "portal_url": "https://porta.example/portal", "reminder": None}
+EXAMPLES["share"] = {"firm_name": "Acme CPA", "document_names": ["return.pdf"],  # share_notices.py
+                     "share_url": "https://porta.example/p/shr-123"}
+EXAMPLES["approval_request"] = {"firm_name": "Acme CPA", "document_name": "return.pdf",  # approvals
+                                "approval_url": "https://porta.example/p/apr-123"}
+EXAMPLES["signature_request"] = {"firm_name": "Acme CPA", "document_name": "return.pdf",  # signatures
+                                 "signer_name": "Jane Smith", "expires_at": "30 November 2026 at 10:00 UTC",
+                                 "signing_url": "https://porta.example/p/sig-123"}
+EXAMPLES["signature_reminder"] = EXAMPLES["signature_request"]
+INVOICE = {"firm_name": "Acme CPA", "account_name": "Smith Family", "invoice_number": "INV-0007",  # billing
+           "total_text": "EUR 570.00", "amount_due_text": "EUR 370.00", "credit_applied_text": "EUR 200.00",
+           "due_date": "2026-12-31", "memo": "Thank you", "pay_url": "https://porta.example/p/pay-123"}
+EXAMPLES["invoice"] = INVOICE
+EXAMPLES["invoice_reminder"] = INVOICE
+EXAMPLES["payment_receipt"] = {"firm_name": "Acme CPA", "amount_text": "EUR 200.00", "invoice_number": "INV-0007",
+                               "amount_due_text": "EUR 170.00"}
+EXAMPLES["refund_notice"] = {"firm_name": "Acme CPA", "amount_text": "EUR 50.00", "reason": "Goodwill"}
 BANNER = "Your account is not activated yet."
 
 
@@ -116,3 +137,12 @@ def test_message_is_multipart_alternative_text_first_then_html():
     assert message["To"] == "client@example.com" and message["Message-ID"] == "<m1@porta.local>"
     assert message["Subject"] == "Acme CPA invited you to your client portal"
     assert "Smith Family" in message.get_body(("plain",)).get_content()
+
+
+def test_a_chat_email_says_a_message_waits_without_its_content_unless_the_firm_allows_it():
+    hidden = {**EXAMPLES["chat_message"], "content": None}
+    shown = {**EXAMPLES["chat_message"], "content": "Please send the **W-2** by Friday."}
+    _, text, html = render("chat_message", hidden)
+    assert "Your 2025 return" in text and "W-2" not in text and "W-2" not in html
+    _, text, html = render("chat_message", shown)
+    assert "Please send the **W-2** by Friday." in text and "W-2" in html
