@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 import requests
 import requests.adapters
+from urllib3.util import Retry
 
 from tests.emails import link_in, to, token_of
+
+# One read's retry on a kept-alive connection the gateway closed as idle just as the request went out
+# (gunicorn's keepalive is 2 s: a test that sleeps 2 s and reads again hit that race), as browsers and
+# HTTP libraries retry idempotent requests. Writes are never retried.
+STALE_CONNECTION_RETRY = Retry(total=2, connect=0, read=2, status=0, other=0, allowed_methods={"GET", "HEAD"},
+                               raise_on_status=False)
 
 
 class _FromAddress(requests.adapters.HTTPAdapter):
@@ -18,7 +25,7 @@ class _FromAddress(requests.adapters.HTTPAdapter):
 
     def __init__(self, address: str) -> None:
         self.address = address
-        super().__init__()
+        super().__init__(max_retries=STALE_CONNECTION_RETRY)
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
@@ -31,8 +38,8 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         self.source_address = source_address
-        if source_address:
-            self.session.mount("http://", _FromAddress(source_address))
+        self.session.mount("http://", _FromAddress(source_address) if source_address else
+                           requests.adapters.HTTPAdapter(max_retries=STALE_CONNECTION_RETRY))
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
