@@ -55,11 +55,26 @@ def test_each_approver_is_emailed_his_own_link(firm, document, mailbox):
     assert approver(request, "partner@example.org")["url"] != approver(request, "spouse@example.org")["url"]
 
 
-def test_the_links_url_is_only_in_the_reply_that_created_it(firm, document):
-    request = ask(firm["api"], document, ["partner@example.org"])
+def test_a_read_of_the_request_shows_each_approvers_url_and_it_opens_his_page(firm, document, anonymous):
+    request = ask(firm["api"], document, ["partner@example.org", "spouse@example.org"])
     read = firm["api"].get(f"/api/v1/approval-requests/{request['id']}").json()
-    assert [a["url"] for a in read["approvers"]] == [None]
-    assert read["status"] == "pending" and read["approvers"][0]["status"] == "pending"
+    assert read["status"] == "pending"
+    for email in ("partner@example.org", "spouse@example.org"):
+        url = approver(read, email)["url"]
+        assert url == approver(request, email)["url"] and url.startswith("http")
+        page = anonymous.get(f"/p/{token(url)}")
+        assert page.status_code == 200 and "asks you to approve “return.pdf”" in page.text
+        assert anonymous.get(f"/api/public/links/{token(url)}").json()["approval"]["email"] == email
+
+
+def test_an_approver_who_decided_has_no_url_left_to_copy(firm, account, document, anonymous):
+    request = ask(firm["api"], document, ["partner@example.org", "spouse@example.org"])
+    assert decide(anonymous, approver(request, "partner@example.org")["url"], "approved").status_code == 200
+    read = firm["api"].get(f"/api/v1/approval-requests/{request['id']}").json()
+    assert approver(read, "partner@example.org")["url"] is None
+    assert approver(read, "spouse@example.org")["url"] == approver(request, "spouse@example.org")["url"]
+    listed = firm["api"].get(f"/api/v1/accounts/{account['id']}/approval-requests").json()["items"]
+    assert [[a["url"] for a in r["approvers"]] for r in listed] == [[a["url"] for a in read["approvers"]]]
 
 
 def test_the_link_shows_the_document_to_approve(firm, document, anonymous):

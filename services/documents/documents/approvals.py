@@ -1,8 +1,9 @@
 """Approval requests: a document sent to people who approve it, or disapprove it saying why.
 
 Each approver has his own link (links kind `approval`, target `{"type": "approver", "id": <his row>}`),
-not retrievable: its url is in the reply that created the request and in his email, nowhere else. An
-approver decides once, from the link or, when he is a portal user of the account, from the portal.
+retrievable: his row keeps only its id (`link_id`); staff reads reveal it as his url while he may still
+decide, and notifications reveals it for his email. An approver decides once, from the link or, when he
+is a portal user of the account, from the portal.
 The request is `approved` once every approver approved, `disapproved` as soon as one disapproved;
 after that nobody decides any more (409). Deleting the document deletes its requests.
 
@@ -45,11 +46,22 @@ def create(db: DbSession, document: Document, created_by: uuid.UUID, data: Mappi
 
 
 def link_payload(approver: Approver) -> dict[str, Any]:
-    """His link: reusable until he decides (he may look at the document several times first), never
-    expiring by itself; not retrievable (its url goes out once, in his email and the create's reply)."""
+    """His link: reusable (he may look at the document several times first), never expiring by itself;
+    retrievable, so staff can copy his url from the request and notifications can email it."""
     return {"firm_id": str(approver.firm_id), "kind": "approval",
-            "target": {"type": LINK_TARGET, "id": str(approver.id)}, "single_use": False, "retrievable": False,
+            "target": {"type": LINK_TARGET, "id": str(approver.id)}, "single_use": False, "retrievable": True,
             "expires_at": None}
+
+
+def links_to_reveal(pairs: Iterable[tuple[ApprovalRequest, Iterable[Approver]]]) -> list[str]:
+    """The links whose url staff may copy: those of approvers still to decide on a pending request."""
+    return [str(approver.link_id) for request, approvers in pairs if request.status == "pending"
+            for approver in approvers if approver.link_id is not None and approver.status == "pending"]
+
+
+def urls(revealed: Iterable[Mapping[str, Any]], base_url: str) -> dict[str, str]:
+    """link id -> approval page url, from the links service's `reveal_links` items (live links only)."""
+    return {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item["token"] and item["live"]}
 
 
 def find(db: DbSession, firm_id: uuid.UUID, request_id: uuid.UUID, *, lock: bool = False) -> ApprovalRequest:
@@ -128,12 +140,13 @@ def decide(request: ApprovalRequest, approver: Approver, approvers: list[Approve
 
 
 def fields(request: ApprovalRequest, document_name: str, approvers: list[Approver],
-           urls: Mapping[uuid.UUID, str] | None = None) -> dict[str, Any]:
-    """The request with its approvers, each with his url where the caller has it (the create's reply)."""
+           link_urls: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The request with its approvers, each with his url where `link_urls` (link id -> url) has it."""
     columns = {column.key: getattr(request, column.key) for column in ApprovalRequest.__table__.columns}
     return {**columns, "document_name": document_name,
             "approvers": [{**{c.key: getattr(a, c.key) for c in Approver.__table__.columns},
-                           "url": (urls or {}).get(a.id)} for a in approvers]}
+                           "url": (link_urls or {}).get(str(a.link_id)) if a.link_id else None}
+                          for a in approvers]}
 
 
 def portal_fields(request: ApprovalRequest, document_name: str, approver: Approver) -> dict[str, Any]:

@@ -6,8 +6,8 @@
   byte by byte and the lookup takes the same time however close a guess is.
 - The token itself is never stored in clear. A link issued `retrievable` (file requests, shares,
   invoices: their URL is copied again later) also keeps it sealed with the server's key
-  (links.sealing); `reveal` gives it back to the link's own firm (signature requests show each signer's
-  url too). Invitations are never retrievable.
+  (links.sealing); `reveal` gives it back to the link's own firm (signature and approval requests show
+  each signer's or approver's url too). Invitations are never retrievable.
 - A link is live while it is not revoked, not expired and, if single-use, not used. Expiry is
   compared with the database's `now()`, the one clock every instance shares.
 - A token is looked up first, whatever its address: a live link answers at once and a link that is
@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
 # The kinds whose product shows the link again later (a file request's "copy link"); never invitations.
-RETRIEVABLE_KINDS = ("file_request", "share", "invoice", "client_request", "signature")
+RETRIEVABLE_KINDS = ("file_request", "share", "invoice", "client_request", "signature", "approval")
 # What a token we issue can look like (today always 43 characters); anything else is not looked up.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{22,128}")
 

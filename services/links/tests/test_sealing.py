@@ -57,7 +57,7 @@ def test_only_kinds_whose_product_shows_the_link_again_can_be_retrievable(db, fi
 
 
 @pytest.mark.parametrize("kind", tokens.RETRIEVABLE_KINDS)
-def test_file_requests_shares_invoices_client_requests_and_signatures_can_be_retrievable(db, firm, sealer, kind):
+def test_every_kind_whose_product_shows_the_link_again_can_be_retrievable(db, firm, sealer, kind):
     issued = retrievable(db, firm, sealer, kind=kind)
     assert tokens.reveal(db, firm, [str(issued.link.id)], sealer.unseal)[0].token == issued.token
 

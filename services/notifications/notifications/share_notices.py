@@ -4,12 +4,16 @@ decision, and the activity lines of their events.
 - A share goes to third parties, so its email ignores the account's notification settings (those are a
   client's choice about what the firm tells him, not about documents sent to a banker): each recipient
   gets one email of his own, with his own link, and no other address in it.
+- Each approver gets one email with his own link (template `approval_request`) on `approver_email_due`,
+  which documents publishes only once the request is stored: it carries the link's id (documents issues
+  it, retrievable), never its token; this service reveals it from the links service. A link no longer
+  live is not emailed (`suppressed`, `link_unavailable`). Like a share, it goes whatever the account's
+  notification settings: approvers are mostly third parties (and documents never applied them either).
 - An approval's decision (`approval_decided`) is one Inbox+ item per staff member and request, updated as
-  approvers decide; approvers' emails are sent by documents itself (`send_email`), since approval links
-  are not retrievable and no event carries a token.
+  approvers decide.
 
-`ShareNotices` is a mixin of NotificationsService (it uses its `_queue_or_log`, `_suppress`, `_staff_to_tell`,
-`links`, `settings`); `approval_decided` is plain Python over a session (the caller commits).
+`ShareNotices` is a mixin of NotificationsService (it uses its `_queue_or_log`, `_suppress`, `_event_data`,
+`_staff_to_tell`, `links`, `settings`); `approval_decided` is plain Python over a session (the caller commits).
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from notifications.inbox import _clip, _in_order, _item, _touched
 from notifications.models import InboxItem
-from shared.contracts.approvals import APPROVAL_DECIDED
+from shared.contracts.approvals import APPROVAL_DECIDED, APPROVER_EMAIL_DUE
 from shared.contracts.shares import SHARE_SENT
 from shared.entrypoints import event_handler
 
@@ -63,6 +67,7 @@ ACTIVITY: dict[tuple[str, str], Any] = {
     ("documents", "approval_requested"): lambda data: (
         f"“{data['approval_request']['document_name']}” sent for approval to "
         f"{', '.join(a['email'] for a in data['approvers'])}"),
+    ("documents", "approver_email_due"): "Approval link emailed to {approver[email]}",
     ("documents", "approval_decided"): _decided,
 }
 
@@ -106,6 +111,7 @@ class _Approval(_EventData):
     id = fields.UUID(required=True)
     document_id = fields.UUID(required=True)
     document_name = fields.String(required=True)
+    message = fields.String(load_default=None, allow_none=True)
     created_by = fields.UUID(load_default=None, allow_none=True)
 
 
@@ -115,6 +121,16 @@ class _Approver(_EventData):
     status = fields.String(required=True)
     comment = fields.String(load_default=None, allow_none=True)
     decided_through = fields.String(load_default=None, allow_none=True)
+    link_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class ApproverEmailDueEventSchema(_EventData):
+    """documents.approver_email_due"""
+
+    approval_request = fields.Nested(_Approval, required=True)
+    approver = fields.Nested(_Approver, required=True)
+    firm_name = fields.String(required=True)
+    sender_name = fields.String(load_default=None, allow_none=True)
 
 
 class ApprovalDecidedEventSchema(_EventData):
@@ -164,8 +180,9 @@ class ShareNotices:
     settings: Any
     db: Any
 
-    def _share_urls(self, firm_id: str, link_ids: list[str]) -> dict[str, str]:
-        """link id -> the recipient's page, for the links that are live (revoked ones are not emailed)."""
+    def _live_link_urls(self, firm_id: str, link_ids: list[str]) -> dict[str, str]:
+        """link id -> the page its holder opens (a share recipient's, an approver's), for the links that are live
+        (revoked ones are not emailed)."""
         if not link_ids:
             return {}
         answer = self.links.reveal_links(firm_id=firm_id, link_ids=link_ids)
@@ -182,7 +199,7 @@ class ShareNotices:
             log.error("event %s cannot be handled and is dropped: %s", event["id"], exc.messages)
             return
         firm_id = event["firm_id"]
-        urls = self._share_urls(firm_id, [str(r["link_id"]) for r in data["recipients"] if r["link_id"]])
+        urls = self._live_link_urls(firm_id, [str(r["link_id"]) for r in data["recipients"] if r["link_id"]])
         for recipient in data["recipients"]:
             context = {"firm_name": data["firm_name"], "message": data["share"]["message"] or "",
                        "sender_name": data["sender_name"] or None,
@@ -194,6 +211,25 @@ class ShareNotices:
                 continue
             self._queue_or_log({"firm_id": firm_id, "to": recipient["email"], "template": "share",
                                 "context": {**context, "share_url": url}})
+
+    @event_handler(APPROVER_EMAIL_DUE)
+    def on_approver_email_due(self, event: dict) -> None:
+        """Email one approver his own link (template `approval_request`); a link no longer live (revoked) is
+        recorded `suppressed`, not emailed."""
+        data = self._event_data(ApproverEmailDueEventSchema(), event)
+        if data is None:
+            return
+        firm_id, request, approver = event["firm_id"], data["approval_request"], data["approver"]
+        context = {"firm_name": data["firm_name"], "document_name": request["document_name"],
+                   "message": request["message"] or "", "sender_name": data["sender_name"] or None}
+        link_id = str(approver["link_id"]) if approver["link_id"] else None
+        url = self._live_link_urls(firm_id, [link_id]).get(link_id) if link_id else None
+        if url is None:
+            log.info("approval request %s: approver %s's link is not live, no email", request["id"], approver["id"])
+            self._suppress(firm_id, approver["email"], "approval_request", context, "link_unavailable")
+            return
+        self._queue_or_log({"firm_id": firm_id, "to": approver["email"], "template": "approval_request",
+                            "context": {**context, "approval_url": url}})
 
     @event_handler(APPROVAL_DECIDED)
     def on_approval_decided(self, event: dict) -> None:

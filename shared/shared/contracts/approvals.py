@@ -1,6 +1,7 @@
 """The documents service's contract for approvals: a document sent to people who approve it, or
 disapprove it with a comment, from their own link (links kind `approval`, target their approver row)
-or from the portal.
+or from the portal. Each approver's link is retrievable: his row keeps its id (`link_id`, never its
+token); reads reveal it as his `url` and notifications reveals it for his email (`approver_email_due`).
 
 Declared under the documents service; `shared.contracts.documents` imports this module.
 """
@@ -49,8 +50,8 @@ class ApproverSchema(Schema):
     id = fields.UUID()
     email = fields.String()
     url = fields.String(allow_none=True, metadata={
-        "description": "His link: only in the reply that created the request (approval links are not kept "
-                       "retrievable), null afterwards"})
+        "description": "His approval page (his own link), while he has not decided and the request is pending "
+                       "and the link still works; null otherwise"})
     status = fields.String(validate=validate.OneOf(APPROVAL_STATUSES))
     comment = fields.String(allow_none=True)
     decided_at = Timestamp(allow_none=True)
@@ -128,6 +129,8 @@ class ApproverEventSchema(Schema):
     comment = fields.String(required=True, allow_none=True)
     decided_at = Timestamp(required=True, allow_none=True)
     decided_through = fields.String(required=True, allow_none=True, validate=validate.OneOf(DECIDED_THROUGH))
+    link_id = fields.UUID(required=True, allow_none=True,
+                          metadata={"description": "His approval link (the links service's id; never its token)"})
 
 
 class ApprovalRequestedSchema(Schema):
@@ -140,8 +143,22 @@ class ApprovalDecidedSchema(Schema):
     approver = fields.Nested(ApproverEventSchema, required=True, metadata={"description": "Who decided, and how"})
 
 
+class ApproverEmailDueSchema(Schema):
+    """One approver is to be emailed his link (`approver.link_id`, issued by documents; the notifications
+    service reveals its token from the links service and emails it)."""
+
+    approval_request = fields.Nested(ApprovalEventSchema, required=True)
+    approver = fields.Nested(ApproverEventSchema, required=True)
+    firm_name = fields.String(required=True)
+    sender_name = fields.String(required=True, allow_none=True,
+                                metadata={"description": "The staff member who sent it, if he has a name"})
+
+
 APPROVAL_REQUESTED = declare("documents", "approval_requested", ApprovalRequestedSchema,
-                             "A staff member sent a document for approval; each approver was emailed his link")
+                             "A staff member sent a document for approval (each approver's email follows: "
+                             "`approver_email_due`)")
+APPROVER_EMAIL_DUE = declare("documents", "approver_email_due", ApproverEmailDueSchema,
+                             "An approver is to be emailed his link to approve (sent after the request is stored)")
 APPROVAL_DECIDED = declare("documents", "approval_decided", ApprovalDecidedSchema,
                            "An approver approved or disapproved (actor: the client through the portal, else none)")
 

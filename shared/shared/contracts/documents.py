@@ -10,7 +10,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 # Shares' and approvals' contracts live in modules of their own; their events are documents' too, named here.
-from shared.contracts.approvals import APPROVAL_DECIDED, APPROVAL_REQUESTED  # noqa: F401
+from shared.contracts.approvals import APPROVAL_DECIDED, APPROVAL_REQUESTED, APPROVER_EMAIL_DUE  # noqa: F401
 from shared.contracts.shares import (  # noqa: F401
     SHARE_CREATED,
     SHARE_DOWNLOADED,

@@ -45,7 +45,7 @@ class IssueLinkSchema(Schema):
     retrievable = fields.Boolean(load_default=False,
                                  metadata={"description": "Keep the token sealed so `reveal_links` can give it back "
                                                           "(file_request, share, invoice, client_request, "
-                                                          "signature; never invitation)"})
+                                                          "signature, approval; never invitation)"})
 
     @post_load
     def _default_single_use(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:

@@ -2,22 +2,23 @@
 each approver decides from his own link or, as a portal user of the account, from the portal.
 
 A mixin of `DocumentsService`: it uses the service's `db`, `crm`, `links`, `settings` and caller checks.
-Approval links are not retrievable, so their urls go out once: in the reply that created the request
-and in each approver's email, which this call hands to notifications itself (`send_email`) since no
-event may carry a token.
+Each approver's link is issued here, retrievable (its token stays sealed in the links service; his row
+keeps only `link_id`): reads reveal it as his `url`, and the notifications service reveals it for his
+email on `approver_email_due`, published only once the request is committed (the event carries the
+link id, never a token). The create answers without urls, since its reply is stored and replayed; the
+gateway reads the request after it.
 """
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from nameko.rpc import RpcProxy
-
 from documents import approvals, library
 from documents.models import ApprovalRequest, Approver, Document
 from shared.contracts.approvals import (
     APPROVAL_DECIDED,
     APPROVAL_REQUESTED,
+    APPROVER_EMAIL_DUE,
     ApprovalCreateSchema,
     ApprovalDecisionSchema,
     ApprovalEventSchema,
@@ -29,6 +30,7 @@ from shared.contracts.approvals import (
     PublicApprovalSchema,
 )
 from shared.contracts.documents import DownloadSchema
+from shared.contracts.links import MAX_REVEAL
 from shared.entrypoints import write
 from shared.errors import NotFound
 from shared.ids import parse_id
@@ -41,7 +43,6 @@ class ApprovalEntrypoints:
     crm: Any
     links: Any
     settings: Any
-    notifications = RpcProxy("notifications")
 
     def _approval_event(self, request: ApprovalRequest, document_name: str) -> dict:
         return ApprovalEventSchema().dump(approvals.fields(request, document_name, []))
@@ -54,32 +55,40 @@ class ApprovalEntrypoints:
     def _request_document(self, request: ApprovalRequest) -> Document:
         return library.find_document(self.db.session, request.firm_id, request.document_id)
 
+    def _approval_urls(self, firm_id: uuid.UUID,
+                       pairs: list[tuple[ApprovalRequest, list[Approver]]]) -> dict[str, str]:
+        """link id -> url of the live links of these requests' approvers still to decide (links reveals them;
+        a page of 200 requests of 20 approvers each takes several calls of MAX_REVEAL ids)."""
+        ids = approvals.links_to_reveal(pairs)
+        revealed = [item for start in range(0, len(ids), MAX_REVEAL)
+                    for item in self.links.reveal_links(firm_id=str(firm_id),
+                                                        link_ids=ids[start:start + MAX_REVEAL])["items"]]
+        return approvals.urls(revealed, self.settings.base_url)
+
     # -- staff ------------------------------------------------------------------------------
 
     @rpc
-    # replay=False: the reply carries each approver's url (his token), which must never be stored; a
-    # redelivered call (the service died after its commit) makes a second request, as issue_link would.
-    @write(replay=False)
+    @write  # the reply holds no url (no token), so it may be stored and replayed; the urls come with a read
     def create_approval_request(self, document_id: str, payload: dict) -> dict:
         data = validated(ApprovalCreateSchema(), payload)
         document, caller = self._document(document_id, "manage_documents")
         request = approvals.create(self.db.session, document, caller.user_id, data)
         approvers = approvals.approvers_of(self.db.session, request)
-        firm = self.crm.describe_firm(firm_id=str(caller.firm_id))
-        urls = {}
-        for approver in approvers:
-            link = self.links.issue_link(payload=approvals.link_payload(approver))
-            approver.link_id = uuid.UUID(link["id"])
-            urls[approver.id] = f"{self.settings.base_url}/p/{link['token']}"
-            self.notifications.send_email(payload={
-                "firm_id": str(caller.firm_id), "to": approver.email, "template": "approval_request",
-                "context": {"firm_name": firm["name"], "document_name": document.name,
-                            "message": request.message or "", "sender_name": (caller.user or {}).get("name") or None,
-                            "approval_url": urls[approver.id]}})
-        self.db.emit(APPROVAL_REQUESTED, {"approval_request": self._approval_event(request, document.name),
+        firm_name = self.crm.describe_firm(firm_id=str(caller.firm_id))["name"]
+        for approver in approvers:  # only the link's id is kept: its token stays sealed in the links service
+            approver.link_id = uuid.UUID(self.links.issue_link(payload=approvals.link_payload(approver))["id"])
+        event_request = self._approval_event(request, document.name)
+        self.db.emit(APPROVAL_REQUESTED, {"approval_request": event_request,
                                           "approvers": ApproverEventSchema(many=True).dump(approvers)},
                      firm_id=request.firm_id, account_id=request.account_id)
-        return ApprovalRequestSchema().dump(approvals.fields(request, document.name, approvers, urls))
+        # The emails leave from notifications once this commits: a create that fails has emailed nobody.
+        sender_name = (caller.user or {}).get("name") or None
+        for approver in approvers:
+            self.db.emit(APPROVER_EMAIL_DUE, {"approval_request": event_request,
+                                              "approver": ApproverEventSchema().dump(approver),
+                                              "firm_name": firm_name, "sender_name": sender_name},
+                         firm_id=request.firm_id, account_id=request.account_id)
+        return ApprovalRequestSchema().dump(approvals.fields(request, document.name, approvers))
 
     def _staff_request(self, request_id: Any) -> ApprovalRequest:
         principal = self._principal().require_staff()
@@ -88,13 +97,15 @@ class ApprovalEntrypoints:
         self._authorize_as(approvals.NO_SUCH_REQUEST, request.account_id, "manage_documents")
         return request
 
-    def _staff_fields(self, request: ApprovalRequest) -> dict:
-        return approvals.fields(request, self._request_document(request).name,
-                                approvals.approvers_of(self.db.session, request))
+    def _staff_fields(self, requests: list[ApprovalRequest]) -> list[dict]:
+        """The requests as staff read them, each approver still to decide with his url (one reveal for all)."""
+        pairs = [(r, approvals.approvers_of(self.db.session, r)) for r in requests]
+        link_urls = self._approval_urls(requests[0].firm_id, pairs) if requests else {}
+        return [approvals.fields(r, self._request_document(r).name, approvers, link_urls) for r, approvers in pairs]
 
     @rpc
     def get_approval_request(self, approval_request_id: str) -> dict:
-        return ApprovalRequestSchema().dump(self._staff_fields(self._staff_request(approval_request_id)))
+        return ApprovalRequestSchema().dump(self._staff_fields([self._staff_request(approval_request_id)])[0])
 
     @rpc
     def list_approval_requests(self, account_id: str, query: dict) -> dict:
@@ -102,8 +113,7 @@ class ApprovalEntrypoints:
         caller = self._staff_writer(account_id)
         items, cursor = approvals.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                    params["limit"], params["cursor"])
-        return ApprovalRequestPageSchema().dump({"items": [self._staff_fields(r) for r in items],
-                                                 "next_cursor": cursor})
+        return ApprovalRequestPageSchema().dump({"items": self._staff_fields(items), "next_cursor": cursor})
 
     # -- the portal -------------------------------------------------------------------------
 

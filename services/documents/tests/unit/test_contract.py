@@ -125,7 +125,8 @@ def _approver() -> dict[str, Any]:
     from documents.models import Approver
     from shared.contracts.approvals import ApproverEventSchema
     return ApproverEventSchema().dump(Approver(id=uuid.uuid4(), email="partner@example.org", status="disapproved",
-                                               comment="Wrong year.", decided_at=NOW, decided_through="link"))
+                                               comment="Wrong year.", decided_at=NOW, decided_through="link",
+                                               link_id=uuid.uuid4()))
 
 
 DOCUMENT_REFS = [{"id": str(uuid.uuid4()), "name": "return.pdf"}]
@@ -140,6 +141,8 @@ TODAYS_DATA.update({
     "share_downloaded": lambda: {"share": _share(), "recipient": _share_recipient(), "documents": DOCUMENT_REFS,
                                  "archive": True},
     "approval_requested": lambda: {"approval_request": _approval(), "approvers": [_approver()]},
+    "approver_email_due": lambda: {"approval_request": _approval(), "approver": _approver(), "firm_name": "Acme CPA",
+                                   "sender_name": None},
     "approval_decided": lambda: {"approval_request": _approval(), "approver": _approver()},
 })
 

@@ -165,9 +165,32 @@ def test_nobody_decides_twice_nor_after_the_request_is_settled():
         approvals.decide(request, group[1], group, "approved", None, through="link")
 
 
-def test_the_approval_link_is_reusable_and_not_retrievable():
+def test_the_approval_link_is_reusable_and_retrievable():
     payload = approvals.link_payload(Approver(id=uuid.uuid4(), firm_id=FIRM))
-    assert (payload["kind"], payload["single_use"], payload["retrievable"]) == ("approval", False, False)
+    assert (payload["kind"], payload["single_use"], payload["retrievable"]) == ("approval", False, True)
+
+
+def test_only_the_links_of_approvers_still_to_decide_on_a_pending_request_are_revealed():
+    pending, settled = ApprovalRequest(id=uuid.uuid4(), status="pending"), ApprovalRequest(id=uuid.uuid4(),
+                                                                                           status="disapproved")
+    mine = approvers_with("pending", "approved", "pending")
+    for approver in mine[:2]:
+        approver.link_id = uuid.uuid4()  # the third has no link id: nothing to reveal for him
+    theirs = approvers_with("pending", "disapproved")
+    for approver in theirs:
+        approver.link_id = uuid.uuid4()
+    assert approvals.links_to_reveal([(pending, mine), (settled, theirs)]) == [str(mine[0].link_id)]
+
+
+def test_each_approver_gets_the_url_of_his_own_live_link_only():
+    request = ApprovalRequest(id=uuid.uuid4(), status="pending")
+    live, revoked, none = approvers_with("pending", "pending", "pending")
+    live.link_id, revoked.link_id = uuid.uuid4(), uuid.uuid4()
+    link_urls = approvals.urls([{"id": str(live.link_id), "token": "tok-live", "live": True},
+                                {"id": str(revoked.link_id), "token": "tok-gone", "live": False}],
+                               "https://porta.example")
+    fields = approvals.fields(request, "return.pdf", [live, revoked, none], link_urls)
+    assert [a["url"] for a in fields["approvers"]] == ["https://porta.example/p/tok-live", None, None]
 
 
 @pytest.mark.parametrize("comment", [None, "", "   "])

@@ -36,12 +36,16 @@ class DocumentApprovalRequests:
     def __init__(self, rpc: Any) -> None:
         self.rpc = rpc
 
-    @operation("Send a document for approval: each approver is emailed a link of his own. Each `url` is in this "
-               "reply only (approval links are not kept retrievable)", body=ApprovalCreateSchema,
+    @operation("Send a document for approval: each approver is emailed a link of his own, which his `url` "
+               "shows (here and in later reads, while he may still decide)", body=ApprovalCreateSchema,
                response=ApprovalRequestSchema, status=201, errors=(409, 422))
     def on_post(self, req: falcon.Request, resp: falcon.Response, document_id: Any) -> None:
-        resp.media = self.rpc.call("documents", "create_approval_request", context=req.context.call_context,
-                                   document_id=str(document_id), payload=req.get_media())
+        context = req.context.call_context
+        created = self.rpc.call("documents", "create_approval_request", context=context,
+                                document_id=str(document_id), payload=req.get_media())
+        # The create's reply is replayable and so holds no token; the approvers' urls come with a read.
+        resp.media = self.rpc.call("documents", "get_approval_request", context=context,
+                                   approval_request_id=created["id"])
         resp.status = falcon.HTTP_201
 
 
