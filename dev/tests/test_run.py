@@ -167,12 +167,20 @@ def test_make_run_restarts_a_crashed_service_and_sigterm_stops_what_it_started_a
     assert all(environment.port_answers(*address) for address in found_running)
 
 
+def exit_code_within(make_run: MakeRun, seconds: float) -> int:
+    """Its exit code; a run still going after `seconds` fails the test with what it printed (where it hangs)."""
+    try:
+        return make_run.popen.wait(seconds)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"devstack.run still running {seconds:.0f}s after SIGTERM:\n{make_run.output}")
+
+
 def test_sigterm_while_it_starts_services_stops_what_it_had_started_so_far(make_run):
     env = make_run.env
     make_run.wait_for("[run] starting", timeout=120)
     wait_until(lambda: make_run.service_pids("billing"), 60, "a service process")
     make_run.popen.send_signal(signal.SIGTERM)
-    assert make_run.popen.wait(120) == 0, make_run.output
+    assert exit_code_within(make_run, 120) == 0, make_run.output
     assert "Porta is running." not in make_run.output and "[run] stopped" in make_run.output
     assert left_behind(env, wait=30) == []
     assert not environment.port_answers(*environment.smtp_address(env))
