@@ -19,7 +19,7 @@ import pytest
 from devstack.fixtures import rolled_back
 from nameko.testing.services import replace_dependencies
 from psycogreen.eventlet import patch_psycopg
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, text
 from sqlalchemy.orm import Session
 
 from documents import archive, file_requests, folders, uploads
@@ -219,3 +219,27 @@ def start_documents(container_factory: Callable[..., Any], service_config: Calla
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def read(documents_engine: Engine) -> Callable[..., list[Any]]:
+    """`read(select(...))`: rows as committed."""
+
+    def rows(query: Any) -> list[Any]:
+        with Session(documents_engine) as session:
+            return list(session.scalars(query))
+
+    return rows
+
+
+@pytest.fixture
+def events(documents_engine: Engine, firm_id: uuid.UUID) -> Callable[[str], list[dict]]:
+    """`events(type)`: the event bodies of that type the service committed for the test's firm."""
+
+    def of(event_type: str) -> list[dict]:
+        with documents_engine.connect() as conn:
+            return [row[0] for row in conn.execute(text(
+                "SELECT payload FROM outbox WHERE event_type = :type AND payload ->> 'firm_id' = :firm "
+                "ORDER BY created_at"), {"type": event_type, "firm": str(firm_id)})]
+
+    return of

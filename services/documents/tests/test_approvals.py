@@ -15,7 +15,7 @@ import pytest
 from nameko.exceptions import RemoteError
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from documents import folders
@@ -96,26 +96,6 @@ def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, document:
     return Documents(running.config, running.crm, running.links, firm_id, str(document.id))
 
 
-@pytest.fixture
-def read(documents_engine: Engine) -> Callable[..., list[Any]]:
-    def rows(query: Any) -> list[Any]:
-        with Session(documents_engine) as session:
-            return list(session.scalars(query))
-
-    return rows
-
-
-@pytest.fixture
-def events(documents_engine: Engine, firm_id: uuid.UUID) -> Callable[[str], list[dict]]:
-    """`events(type)`: the event bodies of that type the service committed for the test's firm."""
-
-    def of(event_type: str) -> list[dict]:
-        with documents_engine.connect() as conn:
-            return [row[0] for row in conn.execute(text(
-                "SELECT payload FROM outbox WHERE event_type = :type AND payload ->> 'firm_id' = :firm "
-                "ORDER BY created_at"), {"type": event_type, "firm": str(firm_id)})]
-
-    return of
 
 
 def test_a_create_that_fails_after_issuing_the_links_emails_nobody_and_stores_nothing(documents, read, events):

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import Engine, delete, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, delete, select
 
 from documents.models import ClientRequest, Document, Folder, Upload
 from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -81,26 +80,6 @@ def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, account_i
     return Documents(running.config, running.crm, running.links, firm_id, account_id)
 
 
-@pytest.fixture
-def read(documents_engine: Engine) -> Callable[..., list[Any]]:
-    def rows(query: Any) -> list[Any]:
-        with Session(documents_engine) as session:
-            return list(session.scalars(query))
-
-    return rows
-
-
-@pytest.fixture
-def events(documents_engine: Engine, firm_id: uuid.UUID) -> Callable[[str], list[dict]]:
-    """`events(type)`: the event bodies of that type the service committed for the test's firm."""
-
-    def of(event_type: str) -> list[dict]:
-        with documents_engine.connect() as conn:
-            return [row[0] for row in conn.execute(text(
-                "SELECT payload FROM outbox WHERE event_type = :type AND payload ->> 'firm_id' = :firm "
-                "ORDER BY created_at"), {"type": event_type, "firm": str(firm_id)})]
-
-    return of
 
 
 def upload_for(documents: Documents, put_object: Callable[[str, bytes], None], question_id: str,

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
 from documents.models import Document, FileRequest, Upload, messaging
 from shared.errors import Conflict, Gone, NotFound, UnsupportedMediaType, ValidationFailed
@@ -48,17 +47,6 @@ class Documents:
 def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, account_id: uuid.UUID) -> Documents:
     running = start_documents()
     return Documents(running.config, running.crm, running.links, firm_id, account_id)
-
-
-@pytest.fixture
-def read(documents_engine: Engine) -> Callable[..., list[Any]]:
-    """`read(select(...))`: rows as committed."""
-
-    def rows(query: Any) -> list[Any]:
-        with Session(documents_engine) as session:
-            return list(session.scalars(query))
-
-    return rows
 
 
 def sha256_of(data: bytes) -> str:
