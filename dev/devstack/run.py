@@ -131,8 +131,9 @@ def _signal(pid: int, signum: int) -> None:
 
 def stop_strays(timeout: float = 10.0) -> None:
     """Stop the children this command started but lost track of: a SIGTERM or Ctrl-C that lands while
-    a process is being started (inside Popen) unwinds before the launcher has recorded it, and it would
-    outlive `make run`. Each leads its own process group (start_new_session), so its own children go too."""
+    devstack.infra starts a server (inside Popen, or waiting for its port) unwinds before it is recorded, and
+    it would outlive `make run` (PortaSystem records its own processes before a stop request is let through).
+    Each leads its own process group (start_new_session), so its own children go too."""
     strays = _children()
     for pid in strays:
         print(f"[run] stopping process {pid}, started as it was interrupted", flush=True)
@@ -147,7 +148,8 @@ def stop_strays(timeout: float = 10.0) -> None:
 
 
 def main() -> int:
-    # SIGTERM ends the run the way Ctrl-C does: wherever it is, unwind to the cleanup below.
+    # SIGTERM ends the run the way Ctrl-C does: unwind to the cleanup below, from wherever it is save inside
+    # the steps devstack.system holds stop requests back for (system.interrupts_deferred: short and bounded).
     signal.signal(signal.SIGTERM, _interrupt)
     # A developer's Porta takes test card payments (the `test` provider) unless told otherwise.
     env = porta_env({} if "PORTA_PAYMENTS_TEST_MODE" in os.environ else {"PORTA_PAYMENTS_TEST_MODE": "true"})

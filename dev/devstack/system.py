@@ -10,14 +10,16 @@ its own process group, so killing it also kills its children (gunicorn's workers
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,30 @@ from devstack.environment import process_env, repo_root, tail
 GATEWAY = "gateway"
 # The gateway's stream process (`python -m gateway.stream`, docs/realtime.md): started and stopped with the gateway.
 STREAM = "stream"
+# Bounds each read and write of a readiness check, so a stop request held back during one waits at most this long.
+AMQP_IO_TIMEOUT = 5.0
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs, then deliver them: a handler that raises (Ctrl-C's
+    KeyboardInterrupt, devstack.run's SIGTERM) must not unwind from half an AMQP frame (closing that
+    connection then waits forever for an answer) nor from between a process's start and its record."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: handler for signum, handler in handlers.items() if callable(handler)}
+    if threading.current_thread() is not threading.main_thread() or not previous:
+        yield  # only the main thread runs signal handlers; ignored or default signals are left as they are
+        return
+    arrived: list[int] = []
+    for signum in previous:
+        signal.signal(signum, lambda signum, frame: arrived.append(signum))
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(arrived):
+            signal.raise_signal(signum)
 
 
 def service_names(root: Path | None = None) -> list[str]:
@@ -133,13 +159,13 @@ class PortaSystem:
         instance = max((p.instance for p in running), default=0) + 1
         log_path = self.log_dir / (f"{name}.log" if instance == 1 else f"{name}-{instance}.log")
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_path, "ab") as output:
+        with open(log_path, "ab") as output, interrupts_deferred():  # a process started is a process recorded
             output.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {' '.join(command)}\n".encode())
             output.flush()
             popen = subprocess.Popen(command, cwd=cwd, env=process_env(self.env), stdin=subprocess.DEVNULL,
                                      stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
-        process = PortaProcess(name, instance, popen, log_path, consumers_before)
-        running.append(process)
+            process = PortaProcess(name, instance, popen, log_path, consumers_before)
+            running.append(process)
         if wait:
             try:
                 self.wait_ready(name, timeout)
@@ -292,16 +318,19 @@ def child_pids(parent: int) -> list[int]:
 
 
 def rpc_consumers(amqp_uri: str, service: str) -> int:
-    """How many consumers the broker counts on nameko's RPC queue of `service` (0 if not declared)."""
-    from amqp.exceptions import NotFound
-    from kombu import Connection
+    """How many consumers the broker counts on nameko's RPC queue of `service` (0 if not declared). A stop
+    request waits for the answer (interrupts_deferred), each read and write for at most AMQP_IO_TIMEOUT."""
+    with interrupts_deferred():
+        from amqp.exceptions import NotFound
+        from kombu import Connection
 
-    with Connection(amqp_uri, connect_timeout=5) as connection:
-        channel = connection.channel()
-        try:
-            return channel.queue_declare(queue=f"rpc-{service}", passive=True).consumer_count
-        except NotFound:  # the service has never started on this vhost
-            return 0
-        finally:
-            if channel.is_open:
-                channel.close()
+        io_timeouts = {"read_timeout": AMQP_IO_TIMEOUT, "write_timeout": AMQP_IO_TIMEOUT}
+        with Connection(amqp_uri, connect_timeout=AMQP_IO_TIMEOUT, transport_options=io_timeouts) as connection:
+            channel = connection.channel()
+            try:
+                return channel.queue_declare(queue=f"rpc-{service}", passive=True).consumer_count
+            except NotFound:  # the service has never started on this vhost
+                return 0
+            finally:
+                if channel.is_open:
+                    channel.close()

@@ -1,6 +1,8 @@
 """`make run` for real: `python -m devstack.run` with the run's PostgreSQL, RabbitMQ vhost, databases and
 S3 (found running, so never its to stop) and an SMTP port where nothing listens (so it starts a server
-of its own). Its services join the run's like more instances would; the test sends them no work.
+of its own). Its services join the run's like more instances would; the test sends them no work. Its gateway,
+metrics and stream process have ports of their own, and its hand-off socket is its own: the session's
+system may be running beside it.
 dev/tests/unit/test_run.py covers the supervisor's decisions (which wait, which process)."""
 from __future__ import annotations
 
@@ -63,11 +65,14 @@ def command_line(pid: int) -> str:
 
 
 class MakeRun:
-    """`python -m devstack.run` as a child of the test, its output collected line by line."""
+    """`python -m devstack.run` as a child of the test, its output collected line by line; `prelude`: Python
+    run in that process first (to send it SIGTERM at a chosen moment)."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], prelude: str = "") -> None:
         self.env = env
-        self.popen = subprocess.Popen([sys.executable, "-m", "devstack.run"], cwd=environment.repo_root(),
+        command = ["-c", f"{prelude}\nimport runpy\nrunpy.run_module('devstack.run', run_name='__main__')"] \
+            if prelude else ["-m", "devstack.run"]
+        self.popen = subprocess.Popen([sys.executable, *command], cwd=environment.repo_root(),
                                       env=environment.process_env(env), stdin=subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
@@ -94,25 +99,39 @@ class MakeRun:
 
 
 @pytest.fixture
-def make_run(porta_env, tmp_path):
+def start_make_run(porta_env, tmp_path):
+    """`start_make_run(prelude="")`: a MakeRun with ports, log folder and stream hand-off socket of its own (the
+    session's system may be running beside it)."""
     http_port = environment.free_port()
     env = {**porta_env, "PORTA_HTTP_PORT": str(http_port), "PORTA_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
            "PORTA_METRICS_PORT": str(environment.free_port()), "PORTA_SMTP_PORT": str(environment.free_port()),
+           "PORTA_STREAM_PORT": str(environment.free_port()), "PORTA_STREAM_HANDOFF": str(tmp_path / "stream.sock"),
            "PORTA_MAIL_DIR": str(tmp_path / "mail"), "PORTA_LOG_DIR": str(tmp_path / "log"),
            "PORTA_MOTO_ENDPOINT": f"127.0.0.1:{environment.free_port()}"}  # only the tests' server
-    run = MakeRun(env)
+    runs: list[MakeRun] = []
+
+    def start(prelude: str = "") -> MakeRun:
+        runs.append(MakeRun(env, prelude))
+        return runs[-1]
+
     try:
-        yield run
+        yield start
     finally:
-        if run.popen.poll() is None:  # the test failed half way: stop it, as Ctrl-C would
-            run.popen.send_signal(signal.SIGTERM)
-            try:
-                run.popen.wait(120)
-            except subprocess.TimeoutExpired:
-                run.popen.kill()
+        for run in runs:
+            if run.popen.poll() is None:  # the test failed half way: stop it, as Ctrl-C would
+                run.popen.send_signal(signal.SIGTERM)
+                try:
+                    run.popen.wait(120)
+                except subprocess.TimeoutExpired:
+                    run.popen.kill()
         # Whatever it left behind, even once its parent is gone: the processes with its log folder.
         for pid in with_environment(f"PORTA_LOG_DIR={env['PORTA_LOG_DIR']}"):
             os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def make_run(start_make_run):
+    return start_make_run()
 
 
 def left_behind(env: dict[str, str], wait: float) -> list[str]:
@@ -185,3 +204,48 @@ def test_sigterm_while_it_starts_services_stops_what_it_had_started_so_far(make_
     assert left_behind(env, wait=30) == []
     assert not environment.port_answers(*environment.smtp_address(env))
     assert environment.port_answers(*environment.postgres_address(env))
+
+
+# Python run in `make run`'s own process before it starts: each sends it SIGTERM at one moment of its start-up.
+SIGTERM_AT = {
+    # Half way through an AMQP frame as it counts the third service's RPC consumers (the broker's answer
+    # header read, its body not yet): a stop that unwinds from there leaves the connection mid-frame.
+    "inside_an_amqp_frame": """
+import os, signal
+from amqp import channel, transport
+declares, sent, real_declare, real_read = [], [], channel.Channel.queue_declare, transport.TCPTransport._read
+def queue_declare(self, *args, **kwargs):
+    declares.append(self)
+    return real_declare(self, *args, **kwargs)
+def read(self, n, initial=False, *args, **kwargs):
+    data = real_read(self, n, initial, *args, **kwargs)
+    if initial and len(declares) == 3 and not sent:
+        sent.append(signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+    return data
+channel.Channel.queue_declare, transport.TCPTransport._read = queue_declare, read
+""",
+    # Every service ready, the gateway and the stream process started, waiting for the streams to be ready.
+    "waiting_for_the_stream_process": """
+import os, signal
+from devstack import system
+real_wait_ready = system.PortaSystem.wait_ready
+def wait_ready(self, name, *args, **kwargs):
+    if name == system.STREAM:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return real_wait_ready(self, name, *args, **kwargs)
+system.PortaSystem.wait_ready = wait_ready
+""",
+}
+
+
+@pytest.mark.parametrize("moment", SIGTERM_AT)
+def test_sigterm_at_a_chosen_moment_of_its_start_stops_what_it_had_started_within_a_bounded_time(
+        start_make_run, moment):
+    make_run = start_make_run(SIGTERM_AT[moment])
+    assert exit_code_within(make_run, 120) == 0, make_run.output
+    assert "[run] starting" in make_run.output and "Porta is running." not in make_run.output
+    assert "[run] stopped" in make_run.output
+    assert left_behind(make_run.env, wait=30) == []
+    assert not environment.port_answers(*environment.smtp_address(make_run.env))
+    assert environment.port_answers(*environment.postgres_address(make_run.env))
