@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import Integer, case, cast, column, func, insert, literal, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Session
 
 from chats import templates
@@ -54,9 +55,14 @@ def create(session: Session, *, firm_id: uuid.UUID, created_by: uuid.UUID, accou
                   template_id=template_id, total=len(accounts), done=0, failed=0, created_at=now)
     session.add(job)
     session.flush()
-    session.execute(insert(BulkItem), [
-        {"job_id": job.id, "account_id": account, "batch": position // BATCH_SIZE, "position": position,
-         "status": "pending"} for position, account in enumerate(accounts)])
+    # One statement with the ids as one array: 10,000 rows of VALUES cost the request several times more.
+    given = func.unnest(cast(accounts, ARRAY(UUID(as_uuid=True)))).table_valued(
+        column("account_id", UUID(as_uuid=True)), with_ordinality="n").render_derived()
+    position = type_coerce(given.c.n, Integer) - 1
+    session.execute(insert(BulkItem).from_select(
+        ["job_id", "account_id", "batch", "position", "status"],
+        select(literal(job.id, UUID(as_uuid=True)), given.c.account_id, position // BATCH_SIZE, position,
+               literal("pending"))))
     log = EventLog()
     for batch in range(batches(job.total)):
         log.add(BULK_BATCH_QUEUED, {"job_id": str(job.id), "batch": batch}, firm_id=firm_id)
