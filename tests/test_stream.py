@@ -6,8 +6,11 @@ delivered" is shown by a later event that is delivered (events reach a stream in
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -80,6 +83,11 @@ class EventReader:
                 return event
 
     def close(self) -> None:
+        # The reader thread waits in a read that holds the response's buffer lock until the next heartbeat
+        # (15 s): shutting the socket down ends that read at once, so closing waits for nothing.
+        with contextlib.suppress(OSError, ValueError):  # already closed
+            with socket.socket(fileno=os.dup(self.response.raw.fileno())) as connection:
+                connection.shutdown(socket.SHUT_RDWR)
         self.response.close()
 
 
