@@ -1,9 +1,19 @@
 """nameko dependency providers: call context, settings and the database (every service), the object store.
 
 `Database` is the one session provider: an engine per container, a session per worker,
-closed at teardown. Its wrapper also writes outbox rows (`emit`) and records handled
-calls and events, so a change, its events and its idempotency record commit together.
-Every provider reads the container's one `Settings` (`shared.config.settings_of`).
+opened on first use and closed at teardown. Its wrapper also writes outbox rows (`emit`) and
+records handled calls and events, so a change, its events and its idempotency record commit
+together. Every provider reads the container's one `Settings` (`shared.config.settings_of`).
+
+What a call costs the database (bench/call_cost.py): a call that commits (shared.entrypoints:
+`@write`, `@idempotent`, event handlers) runs in a read-write transaction (`BEGIN READ WRITE` ...
+`COMMIT`); any other call only reads, and its session runs without a transaction, each query
+on its own (autocommit), so a primary-key read is one round trip instead of four (pre-ping,
+BEGIN, SELECT, ROLLBACK). PostgreSQL itself keeps such calls read-only: every pooled connection
+opens with `default_transaction_read_only=on`, so a write outside a committing entrypoint fails
+("cannot execute INSERT in a read-only transaction") instead of being silently rolled back.
+Under READ COMMITTED, which the services use, the queries of a transaction saw one snapshot
+each anyway, so a read loses nothing by running without one.
 """
 from __future__ import annotations
 
@@ -20,8 +30,9 @@ from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import Timer
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import create_engine, event, exc, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import context as ctx
@@ -122,13 +133,35 @@ SYSTEM = object()
 class UnitOfWork:
     """One worker's session plus the outbox and handled-message records that commit with it."""
 
-    def __init__(self, session: Session, tables: Any, worker_ctx: Any, relay_kick: Any) -> None:
-        self.session = session
+    def __init__(self, make_session: Callable[[bool], Session], tables: Any, worker_ctx: Any,
+                 relay_kick: Any) -> None:
+        self._make_session = make_session
+        self._session: Session | None = None
+        self._writes = False
         self._outbox, self._handled = tables
         self._worker_ctx = worker_ctx
         self._relay_kick = relay_kick
         self._emitted = False
         self._compensations: list[Callable[[Session], None]] = []
+
+    @property
+    def session(self) -> Session:
+        """The call's session, opened on first use: read-only, without a transaction, unless the
+        entrypoint commits (`begin_writes`)."""
+        if self._session is None:
+            self._session = self._make_session(self._writes)
+        return self._session
+
+    def begin_writes(self) -> None:
+        """This call commits: its session is a read-write transaction. shared.entrypoints calls it
+        before the entrypoint runs; services never do."""
+        if self._session is not None and not self._writes:
+            raise RuntimeError("the call read the database before its entrypoint began writing")
+        self._writes = True
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
 
     def emit(self, event: EventType, data: dict[str, Any], *, firm_id: Any, account_id: Any = None,
              actor: Any = None) -> None:
@@ -136,6 +169,19 @@ class UnitOfWork:
 
         `data` must match the event's schema (InvalidEvent otherwise: nothing is written).
         `actor`: who caused it, `{id, kind}`; by default the call's principal; SYSTEM for none."""
+        self.session.execute(insert(self._outbox), [self._outbox_row(event, data, firm_id, account_id, actor)])
+        self._emitted = True
+
+    def emit_all(self, log: EventLog) -> None:
+        """Emit every event a domain function recorded, in order, in one statement: a bulk change's
+        thousand events are one round trip, not a thousand."""
+        rows = [self._outbox_row(o.event, o.data, o.firm_id, o.account_id, None) for o in log]
+        if rows:
+            self.session.execute(insert(self._outbox), rows)
+            self._emitted = True
+
+    def _outbox_row(self, event: EventType, data: dict[str, Any], firm_id: Any, account_id: Any, actor: Any
+                    ) -> dict[str, Any]:
         if event.source != self._worker_ctx.service_name:
             raise ValueError(f"{self._worker_ctx.service_name} cannot emit {event.key}: only its owner does")
         if actor is None:
@@ -149,16 +195,7 @@ class UnitOfWork:
                         request_id=self._worker_ctx.data.get(ctx.REQUEST_ID), event_id=event_id, occurred_at=now)
         # The call's context data travels with the event, so consumers log the same request id.
         headers = {f"nameko.{k}": v for k, v in self._worker_ctx.data.items() if isinstance(v, str)}
-        self.session.execute(
-            insert(self._outbox).values(id=event_id, event_type=event.name, payload=body, headers=headers,
-                                        created_at=now)
-        )
-        self._emitted = True
-
-    def emit_all(self, log: EventLog) -> None:
-        """Emit every event a domain function recorded, in order."""
-        for occurred in log:
-            self.emit(occurred.event, occurred.data, firm_id=occurred.firm_id, account_id=occurred.account_id)
+        return {"id": event_id, "event_type": event.name, "payload": body, "headers": headers, "created_at": now}
 
     def on_failure(self, compensation: Callable[[Session], None]) -> None:
         """Run `compensation(session)` if this call fails, after its rollback, and commit it: for
@@ -210,6 +247,50 @@ class UnitOfWork:
         self.session.rollback()
 
 
+# A pooled connection used within this many seconds is handed out without a ping; one idle longer
+# is pinged first and replaced if dead (pool_pre_ping's check, without its round trip on every call).
+# A connection that died in the meantime fails one query; the pool then replaces all it holds.
+PING_AFTER_IDLE = 1.0
+_READ_ONLY = "porta_read_only"  # execution option of the sessions of calls that do not commit
+_IDLE_SINCE = "porta_idle_since"
+
+
+def make_engine(url: str) -> Engine:
+    """The engine of a service's database: read-only unless a transaction says READ WRITE (module doc)."""
+    options = " ".join(filter(None, [make_url(url).query.get("options"), "-c default_transaction_read_only=on"]))
+    # LIFO: under light load the same few connections stay in use, the others idle (and get pinged).
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_use_lifo=True,
+                           connect_args={"options": options})
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        dbapi = connection.connection.dbapi_connection
+        if connection.get_execution_options().get(_READ_ONLY):
+            dbapi.autocommit = True  # psycopg2 sends no BEGIN; local, no round trip
+        else:
+            dbapi.readonly = False  # psycopg2 sends BEGIN READ WRITE
+
+    @event.listens_for(engine, "checkin")
+    def checkin(dbapi: Any, record: Any) -> None:
+        # Back to psycopg2's defaults, which it changes without a round trip.
+        if dbapi is not None and not dbapi.closed:
+            dbapi.autocommit = False
+            dbapi.readonly = None
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checkout(dbapi: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)  # None: a new connection, just made
+        if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError(f"a pooled connection is dead: {error}") from error  # the pool retries
+
+    return engine
+
+
 class Database(DependencyProvider):
     """`self.db`: the service's own PostgreSQL database (its URL from the settings), with its outbox relay."""
 
@@ -222,12 +303,13 @@ class Database(DependencyProvider):
         config = self.container.config
         service = self.container.service_name
         url = settings_of(self.container).db_url(service)
-        self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(bind=self.engine.execution_options(**{_READ_ONLY: True}))
         publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True)
         self.relay = OutboxRelay(self.engine, self.tables[0], publisher, get_event_exchange(service, config))
         self._wake = Event()
-        self._sessions: dict[Any, Session] = {}
+        self._units: dict[Any, UnitOfWork] = {}
 
     def start(self) -> None:
         self._running = True
@@ -258,14 +340,17 @@ class Database(DependencyProvider):
             self._wake = Event()
 
     def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
-        session = self.sessionmaker()
-        self._sessions[worker_ctx] = session
-        return UnitOfWork(session, self.tables, worker_ctx, self.kick)
+        unit = UnitOfWork(self._session, self.tables, worker_ctx, self.kick)
+        self._units[worker_ctx] = unit
+        return unit
+
+    def _session(self, writes: bool) -> Session:
+        return self.sessionmaker() if writes else self.read_sessionmaker()
 
     def worker_teardown(self, worker_ctx: Any) -> None:
-        session = self._sessions.pop(worker_ctx, None)
-        if session is not None:
-            session.close()
+        unit = self._units.pop(worker_ctx, None)
+        if unit is not None:
+            unit.close()
 
 
 class Storage(DependencyProvider):

@@ -9,7 +9,9 @@ All expect the service to name its dependencies `db` (shared.dependencies.Databa
 and `context` (shared.dependencies.CallContext). `idempotent` commits changes that are
 harmless to repeat (first-use defaults, clearing NEW, sweeps) without a once-per-call record.
 `event_handler` takes one declared event (shared.events); `every_event` every event of a
-service (the activity feed). An entrypoint module never commits by itself: these do.
+service (the activity feed). An entrypoint module never commits by itself: these do. An
+entrypoint without one of them only reads: its session has no transaction and PostgreSQL
+refuses its writes (shared.dependencies).
 
 Both read a quorum queue with a delivery limit (shared.queues): a handler that fails gets its event
 back after a pause that doubles with each delivery (1 s up to 30 s); after `DELIVERY_LIMIT`
@@ -47,6 +49,7 @@ def write(method: Callable[..., Any] | None = None, *, replay: bool = True) -> A
         @functools.wraps(method)
         def run(self: Any, *args: Any, **kwargs: Any) -> Any:
             uow = self.db
+            uow.begin_writes()
             key = self.context.call_key if replay else None
             consumer = f"rpc:{self.context.method}"
             if key:
@@ -108,6 +111,7 @@ def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., An
         if not isinstance(event, dict) or not event.get("id"):
             raise NotAnEvent(f"{consumer}: the message is not an event; it goes to the dead letters")
         uow = self.db
+        uow.begin_writes()
         try:
             if not uow.mark_handled(consumer, str(event["id"])):
                 uow.rollback()

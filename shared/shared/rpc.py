@@ -28,6 +28,11 @@ applied), which the API must handle anyway (a 504 never means "not done"); it ne
 second application: requests are untouched (still acked after the reply, still at-least-once)
 and a redelivered write is applied once per `call_key` (shared.entrypoints.write).
 
+Two more per-call costs of nameko are cut here (bench/call_cost.py): its `check_signature` runs
+`inspect.getcallargs` on every request (tens of microseconds; here the signature is read once and
+a call by keywords is checked against its names), and its `Responder` serialises the result once
+to check it and then the whole reply again to send it (here once).
+
 Use `shared.rpc.rpc` for **every** RPC entrypoint of a service: each flavour has its own
 shared consumer on the same `rpc-<service>` queue, and a consumer that receives a method
 registered with the other flavour answers `MethodNotFound`. `FastRpcConsumer.setup` refuses
@@ -35,9 +40,12 @@ to start a service that mixes them.
 """
 from __future__ import annotations
 
+import inspect
 import os
+import sys
 from typing import Any
 
+import kombu.serialization
 from eventlet.semaphore import Semaphore
 from kombu import Connection, Producer
 from nameko.constants import (
@@ -48,6 +56,7 @@ from nameko.constants import (
     NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
 )
+from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 from shared.errors import PortaError
@@ -70,16 +79,17 @@ class ReplyPublisher:
         self._connection: Connection | None = None
         self._producer: Producer | None = None
 
-    def publish(self, payload: Any, *, serializer: str, routing_key: str, correlation_id: str | None,
-                **_: Any) -> None:
-        """Called by nameko's `Responder.send_response` in place of `Publisher.publish`."""
+    def publish(self, body: bytes | str, *, content_type: str, content_encoding: str, routing_key: str,
+                correlation_id: str | None) -> None:
+        """Send one serialised reply (`_Responder.send_response`)."""
         with self._lock:
             for attempt in (1, 2):
                 try:
                     producer = self._producer or self._connect()
                     producer.publish(
-                        payload, exchange=self.exchange, routing_key=routing_key, correlation_id=correlation_id,
-                        serializer=serializer, delivery_mode=NON_PERSISTENT, retry=False,
+                        body, exchange=self.exchange, routing_key=routing_key, correlation_id=correlation_id,
+                        content_type=content_type, content_encoding=content_encoding,
+                        delivery_mode=NON_PERSISTENT, retry=False,
                     )
                     return
                 except Exception:
@@ -119,12 +129,28 @@ class ReplyPublisher:
 
 
 class _Responder(Responder):
-    """nameko's Responder (error serialisation, the serialisability check) publishing via ours."""
+    """nameko's Responder publishing via ours, serialising the reply once."""
 
     def __init__(self, publisher: ReplyPublisher, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # send_response() builds `publisher_cls(amqp_uri, ssl=..., login_method=...)` per reply.
-        self.publisher_cls = lambda *_, **__: publisher
+        self.publisher = publisher
+
+    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        """nameko 2.14.1's send_response: the reply is encoded the way the request was; a result that
+        cannot be serialised becomes an `UnserializableValueError` for the caller (and for nameko,
+        which then logs it) instead of killing the container."""
+        error = serialize(exc_info[1]) if exc_info is not None else None
+        serializer = kombu.serialization.registry.type_to_name[self.message.properties["content_type"]]
+        try:
+            content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+        except Exception:
+            exc_info = sys.exc_info()
+            result, error = None, serialize(UnserializableValueError(result))  # always serialisable
+            content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+        self.publisher.publish(body, content_type=content_type, content_encoding=encoding,
+                               routing_key=self.message.properties["reply_to"],
+                               correlation_id=self.message.properties.get("correlation_id"))
+        return result, exc_info
 
 
 class FastRpcConsumer(RpcConsumer):
@@ -177,6 +203,25 @@ class FastRpcConsumer(RpcConsumer):
 
 class FastRpc(Rpc):
     rpc_consumer = FastRpcConsumer()
+
+    def setup(self) -> None:
+        super().setup()
+        method = getattr(self.container.service_cls, self.method_name)
+        # As getcallargs sees it: a decorator's (*args, **kwargs), not the method it wraps.
+        self._signature = inspect.signature(method, follow_wrapped=False)
+        params = list(self._signature.parameters.values())[1:]  # after self
+        plain = all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in params)
+        self._names = frozenset(p.name for p in params) if plain else None
+        self._required = frozenset(p.name for p in params if p.default is p.empty)
+
+    def check_signature(self, args: Any, kwargs: Any) -> None:
+        """nameko's check (IncorrectSignature before a worker starts), with the signature read once."""
+        if not args and self._names is not None and self._required <= kwargs.keys() <= self._names:
+            return  # the common call: keywords only, all known, none missing
+        try:
+            self._signature.bind(None, *args, **kwargs)
+        except TypeError as error:
+            raise IncorrectSignature(f"{self.method_name}(): {error}") from None
 
 
 def rpc(method: Any = None, **options: Any) -> Any:

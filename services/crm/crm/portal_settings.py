@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session as DbSession
 
 from crm import access  # a module import: access uses this module too (authorize_account)
-from crm.models import PortalSettings, User
+from crm.models import Firm, PortalSettings, User
 from crm.permissions import require_manager
 
 SWITCHES = ("prepayment", "done_uploading", "auto_rename", "appointments", "announcement", "clients_create_chats",
@@ -16,19 +17,26 @@ FIELDS = (*SWITCHES, "announcement_text")
 
 
 def get_settings(db: DbSession, actor: User) -> PortalSettings:
+    """The firm's settings; a firm that never changed them reads the defaults, and a read writes nothing
+    (reads run read-only: shared.dependencies)."""
     settings = db.get(PortalSettings, actor.firm_id)
-    if settings is None:
-        settings = PortalSettings(firm_id=actor.firm_id)
-        db.add(settings)
-        db.flush()
-        db.refresh(settings)
-    return settings
+    return settings if settings is not None else defaults(actor.firm_id, db.get(Firm, actor.firm_id).created_at)
+
+
+def defaults(firm_id: uuid.UUID, since: datetime) -> PortalSettings:
+    """A firm's settings before its first change, unsaved: each column's own default, as of `since`."""
+    values = {column.key: column.default.arg for column in PortalSettings.__table__.columns
+              if column.default is not None and column.default.is_scalar}
+    return PortalSettings(firm_id=firm_id, **{**values, "updated_at": since})
 
 
 def update_settings(db: DbSession, actor: User, data: dict[str, Any]) -> tuple[PortalSettings, list[dict]]:
     """Applies `data`; returns the settings and what changed, each `{setting, old, new}`."""
     require_manager(actor)
-    settings = get_settings(db, actor)
+    settings = db.get(PortalSettings, actor.firm_id, with_for_update=True)
+    if settings is None:
+        settings = defaults(actor.firm_id, datetime.now(UTC))
+        db.add(settings)
     changes = []
     for name in FIELDS:
         if name in data and getattr(settings, name) != data[name]:
