@@ -16,6 +16,10 @@ FIRM_ID = "firm_id"
 USER_ID = "user_id"
 USER_KIND = "user_kind"
 SESSION_ID = "session_id"
+# The firm's access version crm's `authenticate` read for this request (shared.access keys its cached
+# authorisations on it). An int, never text: the outbox copies only text context data into events, so a
+# handler running later, after a removal maybe, asks crm instead of trusting what this request knew.
+ACCESS_VERSION = "access_version"
 # Per-call key for idempotent writes; not propagated to nested calls (see CallContext).
 CALL_KEY = "call_key"
 
@@ -30,6 +34,7 @@ class Principal:
     user_id: str
     kind: str  # "staff" or "client"
     session_id: str | None = None
+    access_version: int | None = None  # None: not from a request the gateway authenticated (no caching)
 
     def require_staff(self) -> Principal:
         """The firm's own people only; a client user gets a 403."""
@@ -50,7 +55,10 @@ class Principal:
 
 def principal_from(data: dict) -> Principal | None:
     if data.get(FIRM_ID) and data.get(USER_ID):
-        return Principal(data[FIRM_ID], data[USER_ID], data.get(USER_KIND) or "staff", data.get(SESSION_ID))
+        version = data.get(ACCESS_VERSION)
+        if not isinstance(version, int) or isinstance(version, bool):
+            version = None
+        return Principal(data[FIRM_ID], data[USER_ID], data.get(USER_KIND) or "staff", data.get(SESSION_ID), version)
     return None
 
 

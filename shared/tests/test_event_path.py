@@ -12,12 +12,13 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
-from sqlalchemy import Column, Integer, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, String, Table, event, func, insert, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.dependencies import Database
 from shared.entrypoints import event_handler, write
-from shared.events import InvalidEvent, declare, envelope
+from shared.events import EventLog, InvalidEvent, declare, envelope
 from shared.outbox import OutboxRelay, messaging_tables
 from shared.rpc import rpc
 from shared.service import PortaService
@@ -70,6 +71,14 @@ class EmitterService(PortaService):
         self.db.session.execute(insert(things).values(name=name))
         self.db.emit(THING_MADE, {"name": name}, firm_id=FIRM, account_id=ACCOUNT)
         return {"name": name, "nonce": uuid.uuid4().hex}
+
+    @rpc
+    @write
+    def make_many(self, names: list[str]) -> None:
+        log = EventLog()
+        for name in names:
+            log.add(THING_MADE, {"name": name}, firm_id=FIRM)
+        self.db.emit_all(log)
 
     @rpc
     @write
@@ -167,6 +176,27 @@ def test_committed_event_is_published_with_its_outbox_id(container_factory, conf
     assert row.published_at is not None
 
 
+def test_a_bulk_changes_events_go_into_the_outbox_in_one_statement(container_factory, config, engine):
+    names = [f"thing {n}" for n in range(200)]
+    outbox_inserts = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(f"INSERT INTO {OUTBOX.name.upper()}"):
+            outbox_inserts.append(statement)
+
+    container_factory(EmitterService, config).start()
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        with ServiceRpcProxy("emitter", config, timeout=10) as emitter:
+            emitter.make_many(names)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert len(outbox_inserts) == 1
+    with engine.connect() as conn:
+        stored = sorted(row.payload["data"]["name"] for row in conn.execute(select(OUTBOX.c.payload)))
+    assert stored == sorted(names)
+
+
 def published_row(engine, timeout: float = 10.0):
     """The one outbox row, once the relay has recorded that the broker confirmed it."""
     deadline = time.monotonic() + timeout
@@ -191,6 +221,19 @@ def test_an_event_travels_in_the_envelope_with_firm_account_actor_and_request_id
                          "data"}
     assert body["source"] == "emitter" and body["firm_id"] == str(FIRM) and body["account_id"] == str(ACCOUNT)
     assert body["actor"] == {"id": user, "kind": "staff"} and body["request_id"] == "req-42"
+
+
+def test_a_calls_access_version_stays_out_of_its_events(container_factory, config, thing_made_queue):
+    """A handler may run after a removal: it asks crm rather than trust the version of the request that
+    caused the event (shared.access caches under a version only what a request established)."""
+    container_factory(EmitterService, config).start()
+    caller = {"request_id": "req-43", "firm_id": str(FIRM), "user_id": str(uuid.uuid4()),
+              "session_id": str(uuid.uuid4()), "access_version": 7}
+    with ServiceRpcProxy("emitter", config, timeout=10, context_data=caller) as emitter:
+        emitter.make("versioned")
+    [message] = drain(config, thing_made_queue, 1)
+    assert message.headers["nameko.session_id"] == caller["session_id"]
+    assert "nameko.access_version" not in message.headers
 
 
 def test_an_event_that_does_not_match_its_schema_fails_the_write(container_factory, config, engine):

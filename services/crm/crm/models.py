@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     ARRAY,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -44,6 +45,9 @@ class Firm(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, server_default=func.now())
+    # Moves with every commit that changes who may open what in the firm (triggers, migration 0008);
+    # `authenticate` answers it, services key their cached authorisations on it (shared.access).
+    access_version: Mapped[int] = mapped_column(BigInteger, server_default="1")
 
 
 class User(Base):
@@ -258,7 +262,7 @@ class PortalAccess(Base):
 
 
 class PortalSettings(Base):
-    """What clients may do in the firm's portal; one row per firm, made on first read."""
+    """What clients may do in the firm's portal; one row per firm, made on its first change (defaults till then)."""
 
     __tablename__ = "portal_settings"
 

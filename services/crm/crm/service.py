@@ -147,10 +147,10 @@ class CrmService(PortaService):
     def authenticate(self, token: str) -> dict:
         if not isinstance(token, str) or not token:
             raise ValidationFailed("A bearer token is required.", {"token": ["Missing."]})
-        bearer, user = identity.authenticate(self.db.session, token, policy=self._session_policy())
-        return PrincipalSchema().dump(
-            {"session_id": bearer.id, "user_id": user.id, "firm_id": user.firm_id, "kind": user.kind}
-        )
+        bearer = identity.authenticate(self.db.session, token, policy=self._session_policy())
+        return PrincipalSchema().dump({"session_id": bearer.session.id, "user_id": bearer.user.id,
+                                       "firm_id": bearer.user.firm_id, "kind": bearer.user.kind,
+                                       "access_version": bearer.access_version})
 
     @rpc
     @write

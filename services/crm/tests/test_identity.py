@@ -23,7 +23,7 @@ def principal_of(session: Session) -> Principal:
 
 def test_signup_makes_a_firm_whose_owner_is_logged_in(db):
     token, user, firm = identity.signup(db, "Acme CPA", "Ann", "Ann@Acme.example", "correct horse battery")
-    session, who = identity.authenticate(db, token)
+    session, who, _ = identity.authenticate(db, token)
     assert who.id == user.id and user.firm_id == firm.id
     assert user.role == "owner" and user.email == "ann@acme.example"
 
@@ -84,7 +84,7 @@ def test_an_invited_login_in_another_firm_changes_nothing(db, owner, other_owner
 
 def test_logout_stops_the_token_at_once(db):
     token, _, _ = identity.signup(db, "F", "N", "n@f.example", "correct horse battery")
-    session, _ = identity.authenticate(db, token)
+    session = identity.authenticate(db, token).session
     identity.logout(db, principal_of(session))
     with pytest.raises(Unauthorized):
         identity.authenticate(db, token)

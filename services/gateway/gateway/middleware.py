@@ -95,6 +95,8 @@ class AuthMiddleware:
         req.context.call_context.update({
             ctx.FIRM_ID: principal["firm_id"], ctx.USER_ID: principal["user_id"],
             ctx.USER_KIND: principal["kind"], ctx.SESSION_ID: principal["session_id"],
+            # Lets services answer "may he open this account?" from what they cached under this version.
+            ctx.ACCESS_VERSION: principal.get("access_version"),
         })
 
 

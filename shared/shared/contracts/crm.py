@@ -97,6 +97,8 @@ class PrincipalSchema(Schema):
     user_id = fields.UUID()
     firm_id = fields.UUID()
     kind = fields.String()
+    # The firm's firms.access_version as this request began: services key cached authorisations on it.
+    access_version = fields.Integer()
 
 
 class TeamInviteSchema(Schema):
