@@ -144,7 +144,18 @@ def test_editing_the_message_changes_the_upload_page(firm, account, anonymous):
     request = make_request(firm["api"], account)
     edited = firm["api"].patch(f"/api/v1/file-requests/{request['id']}", json={"message": "Only the 1099 please."})
     assert edited.status_code == 200 and edited.json()["message"] == "Only the 1099 please."
-    assert "Only the 1099 please." in anonymous.get(f"/p/{token_of(request)}").text
+    # The page answers from the links service's view, which documents' file_request_updated keeps current.
+    eventually(lambda: "Only the 1099 please." in anonymous.get(f"/p/{token_of(request)}").text, timeout=20)
+
+
+def test_the_upload_page_is_answered_by_the_links_service_alone(firm, account, anonymous, service_engine):
+    request = make_request(firm["api"], account, max_files=3)
+    with service_engine("documents").begin() as conn:  # documents could not answer it any more
+        conn.execute(text("UPDATE file_requests SET message = 'not what the page shows' WHERE id = :id"),
+                     {"id": request["id"]})
+    info = anonymous.get(f"/api/public/links/{token_of(request)}").json()
+    assert (info["firm_name"], info["message"]) == ("Acme CPA", "Please send your W-2 for 2025.")
+    assert info["file_request"]["max_files"] == 3
 
 
 def test_a_chunked_body_over_the_requests_limit_is_413_and_nothing_is_stored(firm, account, anonymous,

@@ -54,6 +54,20 @@ class Link(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The token sealed with the server's key (links.sealing) when issued retrievable; None otherwise.
     sealed_token: Mapped[str | None] = mapped_column(Text)
+    # What the link's public page shows, given by its owning service at issue (a file request's message and
+    # limits) so the page answers from this row alone; None: the gateway asks the owning service.
+    view: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The owning service's time of the change the view last took in (None: as issued); older changes are dropped.
+    view_as_of: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FirmName(Base):
+    """A firm's name as its public pages show it, from crm's events (links.views)."""
+
+    __tablename__ = "firm_names"
+
+    firm_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
 
 
 class FailedAttempt(Base):

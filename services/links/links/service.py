@@ -8,13 +8,15 @@ replies to the link's own firm: it is in no event, no stored result and no log l
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from nameko.timer import timer
 
-from links import throttle, tokens
+from links import throttle, tokens, views
 from links.dependencies import LinkSealer
 from links.models import Link, messaging
-from shared.contracts.crm import USER_ACTIVATED
+from shared.contracts.crm import FIRM_CREATED, USER_ACTIVATED
+from shared.contracts.documents import FILE_REQUEST_UPDATED
 from shared.contracts.links import (
     LINK_ISSUED,
     LINK_REDEEMED,
@@ -23,6 +25,7 @@ from shared.contracts.links import (
     IssueLinkSchema,
     LinkListSchema,
     LinkSchema,
+    LinkViewSchema,
     RevealedLinksSchema,
     RevealLinksSchema,
     TargetLinksSchema,
@@ -59,7 +62,8 @@ class LinksService(PortaService):
         data = validated(IssueLinkSchema(), payload)
         issued = tokens.issue(self.db.session, self.context.for_firm(data["firm_id"]), data["kind"], data["target"],
                               expires_at=data["expires_at"], single_use=data["single_use"],
-                              replace=data["replace"], seal=self.sealer.seal if data["retrievable"] else None)
+                              replace=data["replace"], seal=self.sealer.seal if data["retrievable"] else None,
+                              view=data["view"])
         for link in issued.replaced:
             self._emit(LINK_REVOKED, self._dump(link), reason="replaced")
         link = self._dump(issued.link)
@@ -97,6 +101,20 @@ class LinksService(PortaService):
             self._emit(LINK_REVOKED, link, reason="target_revoked")
         return result
 
+    @event_handler(FIRM_CREATED)
+    def on_firm_created(self, event: dict) -> None:
+        """The name every public page of the firm shows (links.views)."""
+        firm = event["data"]["firm"]
+        views.name_firm(self.db.session, uuid.UUID(firm["id"]), firm["name"])
+
+    @event_handler(FILE_REQUEST_UPDATED)
+    def on_file_request_updated(self, event: dict) -> None:
+        """A file request's message edited: its upload page shows the new one."""
+        request = event["data"]["file_request"]
+        if request.get("link_id"):
+            views.take_message(self.db.session, uuid.UUID(event["firm_id"]), uuid.UUID(request["link_id"]),
+                               request["message"], datetime.fromisoformat(request["updated_at"]))
+
     @event_handler(USER_ACTIVATED)
     def on_user_activated(self, event: dict) -> None:
         """An accepted invitation is spent: every invitation link of that user stops working."""
@@ -113,6 +131,16 @@ class LinksService(PortaService):
     def resolve_link(self, token: str, address: str, kind: str | None = None) -> dict:
         self.db.on_failure(throttle.record_again)
         return self._dump(tokens.resolve(self.db.session, token, address, tokens.check_kind(kind)))
+
+    @rpc
+    # Reads only, but a wrong token must still count against its address after the failed call's rollback.
+    @idempotent
+    def describe_link(self, token: str, address: str, kind: str | None = None) -> dict:
+        """`resolve_link` with what the link's public page shows (LinkViewSchema), from one statement."""
+        self.db.on_failure(throttle.record_again)
+        described = tokens.describe(self.db.session, token, address, tokens.check_kind(kind))
+        return LinkViewSchema().dump({**described.link._mapping, "firm_name": described.firm_name,
+                                      "view": described.view})
 
     @rpc
     @write

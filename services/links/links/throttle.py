@@ -5,14 +5,15 @@ tokens from one address are throttled (429 with Retry-After) without slowing any
 Nextcloud's throttler (reliability.md §1):
 
 - A token is looked up first. A live, revoked, expired or used link (200 or 410) was a real token:
-  it never reads nor writes anything here, so a valid link costs the same from any address.
+  it never writes anything here, so a valid link costs the same from any address (`describe_link`
+  reads the address's row in the token's own statement, and ignores it for a real token).
 - Only a miss comes here: a token we never issued, or one of another kind. Each answered miss
   (a 404) counts against its address, and makes the address wait `delay(count)` before its next
   miss is answered: 200 ms, doubling with each miss, up to 25 s. A miss within the wait is refused
   with `Throttled` (429) whose `retry_after` is the time really left, rounded up to whole seconds.
 - Refused misses are not counted and do not lengthen the wait: the wait ends when it said, and a
   guesser gets one answered guess per wait. A refusal costs one primary-key read (after the token's
-  lookup) and no write.
+  lookup, or within it for `describe_link`) and no write.
 - The count grows while each miss comes within `WINDOW` of the one before; after a quiet `WINDOW` it
   starts again from 1. Pausing does not pay: a new count allows 8 misses in its first 25 s, while
   the 15 minutes of quiet would have allowed 36 at the cap.
@@ -36,9 +37,9 @@ and all counted: the burst lengthens the wait by as many doublings.
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, delete, func, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session as DbSession
 
@@ -66,9 +67,19 @@ def check(db: DbSession, key: str, *, window: timedelta = WINDOW) -> None:
     """Refuse a miss that comes within its address's wait (Throttled, a 429 saying the time left)."""
     row = db.execute(select(FailedAttempt.failures, FailedAttempt.last_failure_at, func.now())
                      .where(FailedAttempt.address == key, _recent(window))).first()
-    if row is None:
+    if row is not None:
+        refuse_if_waiting(*row)
+
+
+def recent_failures(key: str, *, window: timedelta = WINDOW) -> ColumnElement[bool]:
+    """SQL: the join condition of an address's row while it still counts (for a lookup that reads it along)."""
+    return and_(FailedAttempt.address == key, _recent(window))
+
+
+def refuse_if_waiting(failures: int | None, last_failure_at: datetime | None, now: datetime) -> None:
+    """Throttled while an address with `failures` counted misses, the last at `last_failure_at`, must wait."""
+    if failures is None or last_failure_at is None:
         return
-    failures, last_failure_at, now = row
     left = (last_failure_at + delay(failures) - now).total_seconds()
     if left > 0:
         raise Throttled(f"Too many wrong links from this address: wait {math.ceil(left)} s before the next one.",
@@ -86,10 +97,20 @@ def record_failure(db: DbSession, key: str, *, window: timedelta = WINDOW) -> in
     return _count(db, key, window)
 
 
+def count_after_rollback(db: DbSession, key: str, *, window: timedelta = WINDOW) -> None:
+    """Count one answered miss of this address only after the failing call's rollback (`record_again`, its
+    `on_failure`): a read-only lookup then writes nothing it would undo."""
+    db.info.setdefault(_COUNTED, []).append((key, window))
+
+
 def record_again(db: DbSession) -> None:
     """After the rollback of a call that failed on misses: count them again, in the transaction the
     caller commits (`UnitOfWork.on_failure`), so a 404 still costs the address its wait."""
-    for key, window in db.info.pop(_COUNTED, []):
+    counted = db.info.pop(_COUNTED, [])
+    if counted:
+        # A count lost in a crash only shortens one guesser's wait: not worth a disk flush per wrong token.
+        db.execute(select(func.set_config("synchronous_commit", "off", True)))
+    for key, window in counted:
         _count(db, key, window)
 
 

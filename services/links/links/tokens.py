@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from links import throttle
-from links.models import Link
+from links.models import FailedAttempt, FirmName, Link
 from shared.addresses import client_key
 from shared.contracts.links import KINDS
 from shared.errors import Gone, NotFound, ValidationFailed
@@ -118,10 +118,11 @@ def _revoke_live(db: DbSession, firm_id: uuid.UUID, kind: str | None, target: di
 
 def issue(db: DbSession, firm_id: uuid.UUID, kind: str, target: dict[str, Any], *,
           expires_at: datetime | None = None, single_use: bool = True, replace: bool = False,
-          seal: Callable[[str], str] | None = None) -> Issued:
+          seal: Callable[[str], str] | None = None, view: dict[str, Any] | None = None) -> Issued:
     """A new link and its token (returned here, never stored in clear). `replace=True` first revokes the
     live links of the same (firm, kind, target) in this transaction: a new invitation voids the old.
-    `seal` (links.sealing.Sealer.seal) makes the link retrievable: its sealed token is stored too."""
+    `seal` (links.sealing.Sealer.seal) makes the link retrievable: its sealed token is stored too. `view`:
+    what its public page shows (links.views), stored as given."""
     if seal is not None and kind not in RETRIEVABLE_KINDS:
         raise ValidationFailed(f"A link of kind {kind} cannot be retrievable.",
                                {"retrievable": [f"Only for: {', '.join(RETRIEVABLE_KINDS)}."]})
@@ -131,7 +132,8 @@ def issue(db: DbSession, firm_id: uuid.UUID, kind: str, target: dict[str, Any], 
     replaced = _revoke_live(db, firm_id, kind, target) if replace else []
     token = new_token()
     link = Link(id=uuid.uuid4(), firm_id=firm_id, kind=kind, target=target, token_hash=hash_token(token),
-                expires_at=expires_at, single_use=single_use, sealed_token=seal(token) if seal else None)
+                expires_at=expires_at, single_use=single_use, sealed_token=seal(token) if seal else None,
+                view=view)
     db.add(link)
     db.flush()
     return Issued(token, link, replaced)
@@ -148,7 +150,8 @@ def _by_token(db: DbSession, token: str, kind: str | None) -> tuple[Link, bool] 
     return (row[0], bool(row[1])) if row else None
 
 
-def _gone(link: Link) -> Gone:
+def _gone(link: Any) -> Gone:
+    """Why a link that is no longer live refuses (`link`: a Link or a row with its columns)."""
     if link.revoked_at is not None:
         return Gone("This link was revoked.")
     if link.single_use and link.used_at is not None:
@@ -175,6 +178,47 @@ def resolve(db: DbSession, token: str, address: str, kind: str | None = None) ->
     if not is_live:
         raise _gone(link)
     return link
+
+
+@dataclass
+class Described:
+    """A live link and what its public page shows: `view` as its owning service gave it (None: ask that
+    service), `firm_name` as crm's events told (None: a firm made before the links service kept names)."""
+
+    link: Any  # the row: Link's columns by name
+    firm_name: str | None
+    view: dict[str, Any] | None
+
+
+def describe(db: DbSession, token: str, address: str, kind: str | None = None) -> Described:
+    """`resolve` and the page's content in one statement: the link by its token's hash, its firm's name and
+    the address's recent misses, read together so a miss needs no second read to be refused. A live link
+    answers whatever the address (the misses read along are ignored); errors as `resolve`, but an answered
+    miss is only counted after the failing call's rollback (throttle.count_after_rollback), so a lookup
+    writes nothing before it."""
+    key = client_key(address)
+    # A token of the wrong shape matches no stored hash (64 hex digits), and is still a counted miss.
+    token_hash = hash_token(token) if isinstance(token, str) and _TOKEN_SHAPE.fullmatch(token) else ""
+    matches = Link.token_hash == token_hash
+    if kind is not None:
+        matches = and_(matches, Link.kind == kind)
+    one = select(literal(1).label("one")).subquery()
+    row = db.execute(
+        select(Link.id, Link.firm_id, Link.kind, Link.target, Link.expires_at, Link.single_use, Link.used_at,
+               Link.revoked_at, Link.created_at, Link.view, live().label("live"), FirmName.name.label("firm_name"),
+               FailedAttempt.failures, FailedAttempt.last_failure_at, func.now().label("now"))
+        .select_from(one)
+        .outerjoin(Link, matches)
+        .outerjoin(FirmName, FirmName.firm_id == Link.firm_id)
+        .outerjoin(FailedAttempt, throttle.recent_failures(key))
+    ).one()
+    if row.id is None:
+        throttle.refuse_if_waiting(row.failures, row.last_failure_at, row.now)
+        throttle.count_after_rollback(db, key)
+        raise NotFound("No such link.")
+    if not row.live:
+        raise _gone(row)
+    return Described(row, row.firm_name, row.view)
 
 
 def redeem(db: DbSession, token: str, address: str, kind: str | None = None) -> Link:

@@ -7,6 +7,8 @@ RevealedLinksSchema, the reply to `reveal_links` (never stored either), and no e
 `resolve_link(token, address, kind)` and `redeem_link(...)` answer a live link whatever the caller's
 address; a link no longer live is Gone; an unknown token is NotFound, or Throttled (its `retry_after`
 the seconds left) while that address must wait after its earlier wrong tokens (docs/links.md).
+`describe_link(token, address)` answers the same, with what the link's public page shows (LinkViewSchema)
+from one lookup.
 """
 from __future__ import annotations
 
@@ -46,6 +48,10 @@ class IssueLinkSchema(Schema):
                                  metadata={"description": "Keep the token sealed so `reveal_links` can give it back "
                                                           "(file_request, share, invoice, client_request, "
                                                           "signature, approval; never invitation)"})
+    view = fields.Dict(load_default=None, allow_none=True,
+                       metadata={"description": "What the link's public page shows, as the owning service dumps "
+                                                "it (a file_request: PublicFileRequestSchema); None: the gateway "
+                                                "asks the owning service"})
 
     @post_load
     def _default_single_use(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -72,6 +78,15 @@ class LinkSchema(Schema):
     used_at = Timestamp(allow_none=True)
     revoked_at = Timestamp(allow_none=True)
     created_at = Timestamp()
+
+
+class LinkViewSchema(LinkSchema):
+    """`describe_link`'s reply: the live link and what its public page shows, from one lookup."""
+
+    firm_name = fields.String(allow_none=True, metadata={"description": "None: a firm the links service has not "
+                                                                        "heard of (made before it kept names)"})
+    view = fields.Dict(allow_none=True, metadata={"description": "As the owning service gave it, kept current "
+                                                                 "by its events; None: ask that service"})
 
 
 class IssuedLinkSchema(LinkSchema):

@@ -136,14 +136,14 @@ def test_a_resend_of_a_request_never_sent_needs_addresses():
 # -- the link -------------------------------------------------------------------------------
 
 
-def test_the_link_is_reusable_retrievable_and_expires_with_the_request():
+def test_the_link_is_reusable_retrievable_expires_with_the_request_and_carries_its_page():
     expires = datetime(2026, 3, 1, tzinfo=UTC)
     expiring = request(expires_at=expires)
-    payload = file_requests.link_payload(expiring)
+    payload = file_requests.link_payload(expiring, {"message": "Send it"})
     assert payload == {"firm_id": str(expiring.firm_id), "kind": "file_request",
                        "target": {"type": "file_request", "id": str(expiring.id)}, "single_use": False,
-                       "retrievable": True, "expires_at": expires.isoformat()}
-    assert file_requests.link_payload(request())["expires_at"] is None
+                       "retrievable": True, "expires_at": expires.isoformat(), "view": {"message": "Send it"}}
+    assert file_requests.link_payload(request(), {})["expires_at"] is None
 
 
 def test_only_open_requests_links_are_revealed_and_only_live_ones_get_a_url():

@@ -6,6 +6,7 @@ tokens per client address.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import falcon
@@ -89,8 +90,10 @@ class InvitationLink:
 
 class FileRequestLink:
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
-        request = rpc.call("documents", "describe_file_request", context=req.context.call_context, token=token,
-                           address=req.context.client_address)
+        # The links service keeps the page's view (documents gave it at issue, its events keep it current);
+        # uploads stay checked by documents. A link issued before views asks documents.
+        request = link.get("view") or rpc.call("documents", "describe_file_request", token=token,
+                                               context=req.context.call_context, address=req.context.client_address)
         return {"firm_name": firm_name(rpc, req, link), "message": request["message"],
                 "expires_at": request["expires_at"] or link.get("expires_at"), "file_request": request}
 
@@ -98,17 +101,27 @@ class FileRequestLink:
         return pages.get_template("upload.html").render(info=info, token=token)
 
 
+# Calls a public request makes beside another it waits for (the RPC client serves many threads at once).
+_beside = ThreadPoolExecutor(max_workers=8, thread_name_prefix="public-rpc")
+
+
 def firm_name(rpc: Any, req: falcon.Request, link: dict) -> str:
-    return rpc.call("crm", "describe_firm", context=req.context.call_context, firm_id=link["firm_id"])["name"]
+    """The firm's name as `describe_link` read it, or crm's answer to the call `describe_link` started."""
+    name = link.get("firm_name")
+    return name if isinstance(name, str) else name.result()["name"]
 
 
 def describe_link(rpc: Any, kinds: dict[str, LinkKind], req: falcon.Request, token: str) -> tuple[dict, LinkKind]:
-    """Resolve the token once, then let its kind say what the link may show."""
-    link = rpc.call("links", "resolve_link", context=req.context.call_context, token=token,
+    """Resolve the token once (with the firm's name and, for most kinds, all the page shows), then let its
+    kind say what the link may show."""
+    link = rpc.call("links", "describe_link", context=req.context.call_context, token=token,
                     address=req.context.client_address)
     kind = kinds.get(link["kind"])
     if kind is None:
         raise NotFound("This kind of link has no page yet.")
+    if link.get("firm_name") is None:  # a firm made before links kept names: crm answers beside the kind's call
+        link["firm_name"] = _beside.submit(rpc.call, "crm", "describe_firm", context=req.context.call_context,
+                                           firm_id=link["firm_id"])
     info = {"kind": link["kind"], "message": None, "expires_at": link.get("expires_at"),
             **kind.describe(rpc, req, token, link)}
     return info, kind

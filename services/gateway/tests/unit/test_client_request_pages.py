@@ -23,7 +23,7 @@ REQUEST = {"title": "2025 taxes", "message": "Before Friday.", "status": "sent",
 
 @pytest.fixture
 def questionnaire(rpc):
-    rpc.answers[("links", "resolve_link")] = LINK
+    rpc.answers[("links", "describe_link")] = LINK
     rpc.answers[("crm", "describe_firm")] = {"name": "Acme CPA"}
     rpc.answers[("documents", "describe_client_request")] = REQUEST
 

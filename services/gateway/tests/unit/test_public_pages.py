@@ -10,7 +10,7 @@ INVITATION = {"id": "l1", "kind": "invitation", "firm_id": "f1", "target": {"typ
 
 @pytest.fixture
 def invitation(rpc):
-    rpc.answers[("links", "resolve_link")] = INVITATION
+    rpc.answers[("links", "describe_link")] = INVITATION
     rpc.answers[("crm", "describe_firm")] = {"name": "Smith & <Sons> CPA"}
     rpc.answers[("crm", "describe_invitation")] = {"firm_name": "Smith & <Sons> CPA"}
 
@@ -31,7 +31,7 @@ def test_invitation_page_names_the_firm_escaped(client, invitation):
 
 @pytest.mark.parametrize("error,status", [(NotFound("no"), 404), (Gone("used"), 410)])
 def test_a_dead_link_shows_a_page_saying_so(client, rpc, error, status):
-    rpc.answers[("links", "resolve_link")] = error
+    rpc.answers[("links", "describe_link")] = error
     resp = client.simulate_get("/p/dead")
     assert resp.status_code == status and "no longer valid" in resp.text
     assert_private(resp)
@@ -45,7 +45,7 @@ def test_an_invitation_crm_voided_shows_the_dead_link_page_at_once(client, rpc, 
 
 
 def test_throttled_link_lookups_are_429_with_retry_after(client, rpc):
-    rpc.answers[("links", "resolve_link")] = Throttled("slow down")
+    rpc.answers[("links", "describe_link")] = Throttled("slow down")
     resp = client.simulate_get("/api/public/links/x")
     assert resp.status_code == 429 and resp.headers["Retry-After"]
 
@@ -69,7 +69,7 @@ def test_accepting_passes_the_token_the_password_and_the_callers_address(client,
 
 def test_without_trusted_proxies_a_forwarded_header_is_ignored(client, invitation, rpc):
     client.simulate_get("/p/t", headers={"X-Forwarded-For": "1.2.3.4"}, remote_addr="10.0.0.9")
-    assert rpc.last("resolve_link")[3]["address"] == "10.0.0.9"
+    assert rpc.last("describe_link")[3]["address"] == "10.0.0.9"
 
 
 def test_behind_one_trusted_proxy_the_address_it_saw_is_used(rpc, invitation):
@@ -81,4 +81,28 @@ def test_behind_one_trusted_proxy_the_address_it_saw_is_used(rpc, invitation):
     client = falcon.testing.TestClient(create_app(rpc, Settings(trusted_proxies=1)))
     # The client forged the first entry; our proxy appended the address it really saw.
     client.simulate_get("/p/t", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.7"}, remote_addr="10.0.0.2")
-    assert rpc.last("resolve_link")[3]["address"] == "203.0.113.7"
+    assert rpc.last("describe_link")[3]["address"] == "203.0.113.7"
+
+
+FILE_REQUEST_LINK = {"id": "l2", "kind": "file_request", "firm_id": "f1", "expires_at": None,
+                     "target": {"type": "file_request", "id": "r1"}, "firm_name": "Acme CPA",
+                     "view": {"message": "Your W-2, please", "ask_uploader": False, "expires_at": None,
+                              "max_files": None, "max_bytes": None, "allowed_types": None}}
+
+
+def test_a_file_request_link_page_costs_one_call_to_links(client, rpc):
+    rpc.answers[("links", "describe_link")] = FILE_REQUEST_LINK
+    info = client.simulate_get("/api/public/links/tok").json
+    page = client.simulate_get("/p/tok")
+    assert (info["kind"], info["firm_name"], info["message"]) == ("file_request", "Acme CPA", "Your W-2, please")
+    assert page.status_code == 200 and "Your W-2, please" in page.text
+    assert [(service, method) for service, method, _, _ in rpc.calls] == [("links", "describe_link")] * 2
+
+
+def test_a_link_of_a_firm_links_never_heard_of_asks_crm_beside_the_owning_service(client, rpc):
+    rpc.answers[("links", "describe_link")] = {**FILE_REQUEST_LINK, "firm_name": None, "view": None}
+    rpc.answers[("crm", "describe_firm")] = {"name": "Old Firm LLP"}
+    rpc.answers[("documents", "describe_file_request")] = FILE_REQUEST_LINK["view"]
+    info = client.simulate_get("/api/public/links/tok").json
+    assert (info["firm_name"], info["message"]) == ("Old Firm LLP", "Your W-2, please")
+    assert {method for _, method, _, _ in rpc.calls} == {"describe_link", "describe_firm", "describe_file_request"}

@@ -20,7 +20,7 @@ def directives(resp) -> dict[str, list[str]]:
 
 @pytest.fixture
 def invitation(rpc):
-    rpc.answers[("links", "resolve_link")] = INVITATION
+    rpc.answers[("links", "describe_link")] = INVITATION
     rpc.answers[("crm", "describe_firm")] = {"name": "Smith CPA"}
     rpc.answers[("crm", "describe_invitation")] = {"firm_name": "Smith CPA"}
 
@@ -28,7 +28,7 @@ def invitation(rpc):
 @pytest.mark.parametrize("path", ["/p/tok123", "/portal", "/p/dead"])
 def test_pages_allow_scripts_and_styles_only_from_our_files_and_no_frame(client, invitation, rpc, path):
     if path == "/p/dead":
-        rpc.answers[("links", "resolve_link")] = NotFound("No such link.")
+        rpc.answers[("links", "describe_link")] = NotFound("No such link.")
     resp = client.simulate_get(path)
     assert resp.status_code == (404 if path == "/p/dead" else 200)
     assert resp.headers["Content-Type"].startswith("text/html")

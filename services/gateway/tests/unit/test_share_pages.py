@@ -21,7 +21,7 @@ def document(name: str, content_type: str, *, available: bool = True) -> dict:
 
 @pytest.fixture
 def shared(rpc):
-    rpc.answers[("links", "resolve_link")] = SHARE_LINK
+    rpc.answers[("links", "describe_link")] = SHARE_LINK
     rpc.answers[("crm", "describe_firm")] = {"name": "Smith & <Sons> CPA"}
     rpc.answers[("documents", "open_share")] = {
         "message": "<b>For the loan</b>", "email": "banker@example.org", "expires_at": "2027-03-03T10:00:00Z",
@@ -59,7 +59,7 @@ def test_an_expired_share_says_why(client, rpc, shared):
     ("pending", "disapproved", "This document was already disapproved"),
 ])
 def test_the_approval_page_asks_only_while_a_decision_is_needed(client, rpc, status, request_status, expected):
-    rpc.answers[("links", "resolve_link")] = APPROVAL_LINK
+    rpc.answers[("links", "describe_link")] = APPROVAL_LINK
     rpc.answers[("crm", "describe_firm")] = {"name": "Acme CPA"}
     rpc.answers[("documents", "describe_approval")] = {
         "message": None, "email": "p@example.org", "document_name": "return.pdf", "content_type": "application/pdf",
