@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from bounded import run, stop_after
 from bulk_access import PASSWORD, Stack
 from devstack import environment, infra
 from minio import Minio
@@ -440,14 +441,14 @@ def report(sizes: list[int], results: dict[int, dict[str, list[Sample]]], memory
     if memory:
         print("\nGateway worker RSS: peak during one transfer over the idle RSS just before it, on a fresh one-worker "
               "gateway each time (sampled every 50 ms; goal < 20 MiB, independent of size)")
-    for run in memory:
-        what = f"  {run['what']:<8} {label(run['size']):>7} {run['body']:<14}"
-        if "error" in run:
-            print(f"{what} FAILED after {run['seconds']:.1f} s: {run['error']}")
+    for one in memory:
+        what = f"  {one['what']:<8} {label(one['size']):>7} {one['body']:<14}"
+        if "error" in one:
+            print(f"{what} FAILED after {one['seconds']:.1f} s: {one['error']}")
             continue
-        print(f"{what} +{run['growth_mib']:6.1f} MiB (idle {run['idle_mib']:.0f}, peak {run['peak_mib']:.0f} MiB; "
-              f"{run['samples']} samples)  {run['seconds']:6.2f} s  {run['size'] / run['seconds'] / MB:6.1f} MB/s  "
-              f"gateway cpu {run['gateway_cpu_s']:.2f} s")
+        print(f"{what} +{one['growth_mib']:6.1f} MiB (idle {one['idle_mib']:.0f}, peak {one['peak_mib']:.0f} MiB; "
+              f"{one['samples']} samples)  {one['seconds']:6.2f} s  {one['size'] / one['seconds'] / MB:6.1f} MB/s  "
+              f"gateway cpu {one['gateway_cpu_s']:.2f} s")
     if json_path:
         json_path.write_text(json.dumps({"throughput": figures, "memory": memory}, indent=2, default=str))
 
@@ -468,15 +469,7 @@ def main() -> None:
         args.sizes, args.repeats, args.memory_size = [100 * KB, 10 * MB], 1, 100 * MB
     sizes = sorted(set(args.sizes + args.add_size))
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def too_long(signum: int, frame: object) -> None:
-        raise TimeoutError(f"bench exceeded --limit {args.limit:g} s")
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGALRM, too_long)  # unwinds through the finally below: everything removed
-    signal.alarm(int(args.limit))
+    stop_after(args.limit)  # unwinds through the finally below: everything removed
     stack = UploadStack()
     try:
         started = time.perf_counter()
@@ -546,8 +539,4 @@ def memory_part(stack: UploadStack, gateway: Gateway, files_dir: Path, warm: Tes
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (KeyboardInterrupt, TimeoutError) as stopped:
-        print(f"stopped: {stopped or 'interrupted'}; everything the bench made is removed", file=sys.stderr)
-        raise SystemExit(1) from None
+    run(main)

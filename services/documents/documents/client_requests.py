@@ -407,11 +407,12 @@ def find_uploads(db: DbSession, request: ClientRequest, question_id: str, upload
 
 
 def receive(db: DbSession, store: ObjectStore, request: ClientRequest, question_id: str, upload: Upload, *,
-            size: int, sha256: str, limits: archive.ArchiveLimits, scan_status: str) -> Document:
+            size: int, sha256: str, head: bytes, limits: archive.ArchiveLimits, scan_status: str) -> Document:
     """Complete one upload for the question: its document is tied to the question and added to its
     answer. Anything refused raises; the caller discards it."""
     require_writable(request)
-    completed = uploads.complete(db, store, upload, size=size, sha256=sha256, limits=limits, scan_status=scan_status)
+    completed = uploads.complete(db, store, upload, size=size, sha256=sha256, head=head, limits=limits,
+                                 scan_status=scan_status)
     [document] = completed.documents  # never unpacked: one file, one document
     db.add(ClientRequestDocument(document_id=document.id, firm_id=request.firm_id, client_request_id=request.id,
                                  question_id=question_id))

@@ -40,12 +40,18 @@ def create(db: DbSession, folder: Folder, created_by: uuid.UUID, data: dict[str,
     return request
 
 
-def link_payload(request: FileRequest) -> dict[str, Any]:
+def link_payload(request: FileRequest, view: dict[str, Any]) -> dict[str, Any]:
     """What the links service issues for a request: a reusable link, retrievable so the Requested
-    files list can show it again, that expires with the request."""
+    files list can show it again, that expires with the request; `view` (PublicFileRequestSchema's dump
+    of `public_fields`) is what its upload page shows, kept by links so the page costs one lookup."""
     return {"firm_id": str(request.firm_id), "kind": "file_request",
             "target": {"type": "file_request", "id": str(request.id)}, "single_use": False, "retrievable": True,
-            "expires_at": request.expires_at.isoformat() if request.expires_at else None}
+            "expires_at": request.expires_at.isoformat() if request.expires_at else None, "view": view}
+
+
+def public_fields(request: FileRequest) -> dict[str, Any]:
+    """What the upload page may show (PublicFileRequestSchema picks from these)."""
+    return {**as_fields(request), "ask_uploader": request.guest}
 
 
 def attach_link(request: FileRequest, link_id: uuid.UUID) -> None:
@@ -204,13 +210,13 @@ def find_uploads(db: DbSession, request: FileRequest, upload_ids: list[uuid.UUID
 
 
 def receive(db: DbSession, store: ObjectStore, request: FileRequest, upload: Upload, *, size: int, sha256: str,
-            limits: archive.ArchiveLimits, scan_status: str) -> uploads.Completed:
+            head: bytes, limits: archive.ArchiveLimits, scan_status: str) -> uploads.Completed:
     """Complete an upload through the link. Content that came through this request before is not
     stored again (the upload is forgotten); anything refused raises, and the caller discards it.
     The files of one HTTP request are received one after the other in one transaction, so
     `max_files` counts those before this one (and any that raced in while the bytes were on their way)."""
     require_room(request)
-    completed = uploads.complete(db, store, upload, size=size, sha256=sha256, limits=limits,
+    completed = uploads.complete(db, store, upload, size=size, sha256=sha256, head=head, limits=limits,
                                  allowed_types=request.allowed_types, scan_status=scan_status)
     if completed.duplicate_of is not None:
         uploads.discard(db, store, upload.id)

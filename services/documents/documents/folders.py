@@ -22,12 +22,19 @@ ROOT_ACCESS = {"private": "none", "client": "view_edit"}
 
 def ensure_roots(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Folder]:
     """The account's two roots, made now if this is the account's first use of documents."""
+    roots = _roots(db, firm_id, account_id)
+    if len(roots) == len(ROOT_NAMES):  # every use but the first: one read, no write
+        return roots
     for root, name in ROOT_NAMES.items():
         db.execute(
             insert(Folder).values(id=uuid.uuid4(), firm_id=firm_id, account_id=account_id, root=root, name=name,
                                   client_access=ROOT_ACCESS[root])
             .on_conflict_do_nothing(index_elements=["account_id", "root"], index_where=Folder.root.isnot(None))
         )
+    return _roots(db, firm_id, account_id)
+
+
+def _roots(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID) -> dict[str, Folder]:
     rows = db.scalars(select(Folder).where(Folder.firm_id == firm_id, Folder.account_id == account_id,
                                            Folder.root.isnot(None)))
     return {folder.root: folder for folder in rows}

@@ -244,7 +244,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         documents: list[Document] = []
         for upload, item in zip(batch, items, strict=True):
             documents += uploads.complete(self.db.session, self.store, upload, size=item["size"],
-                                          sha256=item["sha256"], **self._completion()).documents
+                                          sha256=item["sha256"], head=item["head"], **self._completion()).documents
         return {"items": self._emit_stored(documents)}
 
     @rpc
@@ -290,7 +290,8 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
                                     client=False)
         request = file_requests.create(self.db.session, folder, caller.user_id, data,
                                        guest=bool(caller.account.get("guest")))
-        link = self.links.issue_link(payload=file_requests.link_payload(request))
+        view = PublicFileRequestSchema().dump(file_requests.public_fields(request))
+        link = self.links.issue_link(payload=file_requests.link_payload(request, view))
         file_requests.attach_link(request, uuid.UUID(link["id"]))
         self._emit_request(FILE_REQUEST_CREATED, request)
         if data["send_email"]:
@@ -350,7 +351,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def describe_file_request(self, token: str, address: str) -> dict:
         """What the upload page shows: the message and limits, never what the folder holds."""
         request = self._linked_request(token, address)
-        return PublicFileRequestSchema().dump({**file_requests.as_fields(request), "ask_uploader": request.guest})
+        return PublicFileRequestSchema().dump(file_requests.public_fields(request))
 
     @rpc
     @write
@@ -378,7 +379,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         received = []
         for upload, item in zip(batch, items, strict=True):
             completed = file_requests.receive(self.db.session, self.store, request, upload, size=item["size"],
-                                              sha256=item["sha256"], **self._completion())
+                                              sha256=item["sha256"], head=item["head"], **self._completion())
             if completed.duplicate_of is None:
                 dumped = self._emit_stored(completed.documents)
                 self._emit_request(FILE_REQUEST_FILES_RECEIVED, request,

@@ -2,11 +2,12 @@
 
 1. `begin`: everything that can be refused before any byte moves is refused (folder, rights,
    name, declared size); an `Upload` row names the object prefix the gateway may write under.
-2. The gateway streams the body into the object store, counting and hashing it.
-3. `complete`: the type is sniffed from the stored bytes and checked, a `.zip` is unpacked beside
-   it, and the documents are created in the same transaction that deletes the `Upload` row. The
-   files of one HTTP request complete together, in one transaction (`find_own_batch`): all of them
-   become documents or none does.
+2. The gateway streams the body into the object store, counting and hashing it, and keeps its
+   first bytes (`HEAD_BYTES`).
+3. `complete`: the type is sniffed from those first bytes (sent along, so the object is not read
+   back) and checked, a `.zip` is unpacked beside it, and the documents are created in the same
+   transaction that deletes the `Upload` row. The files of one HTTP request complete together, in
+   one transaction (`find_own_batch`): all of them become documents or none does.
 
 Whatever is refused at step 3 is deleted from the store and forgotten (`discard`, which the
 entrypoint runs after the failed call's rollback: `UnitOfWork.on_failure`), and an upload nobody
@@ -28,7 +29,7 @@ from documents import archive, filetypes, folders
 from documents.models import Document, FileRequest, Folder, Upload
 from shared.context import Principal
 from shared.errors import Forbidden, NotFound, PayloadTooLarge, ValidationFailed
-from shared.storage import HEAD_BYTES, CountingReader, ObjectStore
+from shared.storage import CountingReader, ObjectStore
 
 # Long enough for a slow client's 5 GB; the sweeper deletes what is left after it.
 UPLOAD_LIFETIME = timedelta(hours=24)
@@ -125,16 +126,16 @@ def find_own_batch(db: DbSession, upload_ids: list[uuid.UUID], principal: Princi
     return batch
 
 
-def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sha256: str,
+def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sha256: str, head: bytes,
              limits: archive.ArchiveLimits, allowed_types: Collection[str] | None = None,
              scan_status: str = "not_scanned") -> Completed:
-    """Turn the stored bytes into documents (see the module's docstring). Raises a PortaError for a
-    refused file; the caller then `discard`s it in a transaction of its own."""
+    """Turn the stored bytes into documents (see the module's docstring). The type is sniffed from
+    `head`, the first bytes the gateway streamed (never read back from the store). Raises a PortaError
+    for a refused file; the caller then `discard`s it in a transaction of its own."""
     if size == 0:
         raise ValidationFailed("The file is empty.", {"file": ["An empty file is not stored."]})
     if size > upload.max_bytes:
         raise PayloadTooLarge(f"The file is larger than the limit of {upload.max_bytes:,} bytes.")
-    head = store.read_range(upload.object_key, 0, min(size, HEAD_BYTES))
     content_type = filetypes.check_type(upload.filename, filetypes.sniff(head), upload.declared_type,
                                         allowed_types)
     if upload.file_request_id is not None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from documents import archive, file_requests, folders, uploads
 from documents.models import Document, FileRequest, Folder, Upload
 from documents.service import DocumentsService
-from shared.storage import ObjectStore
+from shared.storage import HEAD_BYTES, ObjectStore
 
 # Tests run under eventlet (`nameko test`), as the service does: with psycopg2's green wait
 # callback a query waiting on a lock yields to the other green threads instead of blocking them.
@@ -142,7 +142,8 @@ def upload_file(db: Session, store: ObjectStore, put_object: Callable[[str, byte
         started = uploads.begin(db, folder=folder, filename=name, declared_type=declared_type, size=len(data),
                                 unzip=unzip, uploader=uploader, max_bytes=MAX_BYTES, file_request=file_request)
         put_object(started.object_key, data)
-        return uploads.complete(db, store, started, size=len(data), sha256=sha256_of(data), limits=LIMITS,
+        return uploads.complete(db, store, started, size=len(data), sha256=sha256_of(data), head=data[:HEAD_BYTES],
+                                limits=LIMITS,
                                 allowed_types=file_request.allowed_types if file_request else None,
                                 scan_status=scan_status)
 

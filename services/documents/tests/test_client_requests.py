@@ -3,6 +3,7 @@ staff send one, the person with the link answers as he types and uploads files p
 once; a portal user answers his account's requests; a canceled request's link is gone."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, delete, select
 
 from documents.models import ClientRequest, Document, Folder, Upload
 from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
+from shared.storage import HEAD_BYTES
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TOKEN, ADDRESS = "a-client-request-token", "10.1.2.3"
@@ -89,7 +91,8 @@ def upload_for(documents: Documents, put_object: Callable[[str, bytes], None], q
     put_object(ticket["object_key"], data)
     return documents.call("complete_link_answer_uploads", token=TOKEN, address=ADDRESS, question_id=question_id,
                           payload={"items": [{"upload_id": ticket["upload_id"], "size": len(data),
-                                              "sha256": hashlib.sha256(data).hexdigest()}]})
+                                              "sha256": hashlib.sha256(data).hexdigest(),
+                                              "head": base64.b64encode(data[:HEAD_BYTES]).decode()}]})
 
 
 # -- staff ---------------------------------------------------------------------------------------------
@@ -231,7 +234,8 @@ def test_an_upload_for_another_question_is_not_found_and_leaves_nothing(document
     with pytest.raises(NotFound):
         documents.call("complete_link_answer_uploads", token=TOKEN, address=ADDRESS, question_id="id_card",
                        payload={"items": [{"upload_id": ticket["upload_id"], "size": len(PDF),
-                                           "sha256": hashlib.sha256(PDF).hexdigest()}]})
+                                           "sha256": hashlib.sha256(PDF).hexdigest(),
+                                           "head": base64.b64encode(PDF).decode()}]})
     assert read(select(Upload.id).where(Upload.id == uuid.UUID(ticket["upload_id"]))) == []
     assert keys_under(ticket["object_key"]) == []
     assert documents.call("describe_client_request", token=TOKEN, address=ADDRESS)["answers"] == {}
@@ -267,7 +271,8 @@ def test_a_portal_user_lists_answers_and_submits_his_accounts_requests(documents
     files = documents.call("complete_portal_answer_uploads", CLIENT, "client", account_id=account,
                            client_request_id=request, question_id="w2",
                            payload={"items": [{"upload_id": ticket["upload_id"], "size": len(PDF),
-                                               "sha256": hashlib.sha256(PDF).hexdigest()}]})
+                                               "sha256": hashlib.sha256(PDF).hexdigest(),
+                                               "head": base64.b64encode(PDF).decode()}]})
     done = documents.call("save_portal_answers", CLIENT, "client", account_id=account, client_request_id=request,
                           payload={"answers": {"married": True}, "submit": True})
     assert done["status"] == "submitted" and done["answers"]["w2"] == files["answer"]

@@ -4,10 +4,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import eventlet
 import pytest
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from documents import folders
@@ -22,6 +23,22 @@ def test_an_accounts_roots_are_made_on_first_use_and_only_once(db, firm_id, acco
     assert (first["private"].client_access, first["client"].client_access) == ("none", "view_edit")
     made = db.scalar(select(func.count()).select_from(Folder).where(Folder.account_id == account_id))
     assert made == 2
+
+
+def test_roots_already_made_are_read_with_one_query_and_no_write(db, firm_id, account_id):
+    folders.ensure_roots(db, firm_id, account_id)
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split()[0])
+
+    bind = db.connection()
+    event.listen(bind, "before_cursor_execute", record)
+    try:
+        assert set(folders.ensure_roots(db, firm_id, account_id)) == {"private", "client"}
+    finally:
+        event.remove(bind, "before_cursor_execute", record)
+    assert statements == ["SELECT"]
 
 
 @pytest.fixture

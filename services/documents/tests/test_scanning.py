@@ -3,6 +3,7 @@ is EICAR, StreamMaxLength 2 MiB): the INSTREAM client alone, then the service's 
 over the run's broker, database and bucket, with crm and links as test doubles."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 import uuid
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from documents.models import Document
 from documents.scanning import Clamd, ScannerUnavailable, Verdict
 from shared.errors import Conflict
+from shared.storage import HEAD_BYTES
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -94,7 +96,8 @@ class Documents:
                                                                                    "size": len(data)})
         self.put_object(ticket["object_key"], data)
         [document] = self.call("complete_uploads", payload={"items": [{
-            "upload_id": ticket["upload_id"], "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}]})["items"]
+            "upload_id": ticket["upload_id"], "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "head": base64.b64encode(data[:HEAD_BYTES]).decode()}]})["items"]
         return document
 
     def status(self, document_id: str) -> str:

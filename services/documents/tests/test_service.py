@@ -2,6 +2,7 @@
 doubles (`replace_dependencies`): what they answer is set per test."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from documents.models import Document, FileRequest, Upload, messaging
 from shared.errors import Conflict, Gone, NotFound, UnsupportedMediaType, ValidationFailed
+from shared.storage import HEAD_BYTES
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TOKEN, ADDRESS = "a-file-request-token", "10.1.2.3"
@@ -55,7 +57,8 @@ def sha256_of(data: bytes) -> str:
 
 def uploaded(ticket: dict, data: bytes) -> dict:
     """What the gateway tells documents of a file it streamed under `ticket`."""
-    return {"upload_id": ticket["upload_id"], "size": len(data), "sha256": sha256_of(data)}
+    return {"upload_id": ticket["upload_id"], "size": len(data), "sha256": sha256_of(data),
+            "head": base64.b64encode(data[:HEAD_BYTES]).decode()}
 
 
 def batch(*files: tuple[dict, bytes]) -> dict:
@@ -104,13 +107,22 @@ def test_only_the_uploader_cancels_an_upload(documents, put_object, keys_under, 
 def test_complete_uploads_of_an_unknown_upload_is_not_found(documents):
     with pytest.raises(NotFound):
         documents.call("complete_uploads", uuid.uuid4(),
-                       payload={"items": [{"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64}]})
+                       payload={"items": [{"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64,
+                                           "head": "eA=="}]})
 
 
 def test_complete_uploads_names_each_upload_once(documents):
-    item = {"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64}
+    item = {"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64, "head": "eA=="}
     with pytest.raises(ValidationFailed):
         documents.call("complete_uploads", uuid.uuid4(), payload={"items": [item, item]})
+
+
+@pytest.mark.parametrize("head", ["", base64.b64encode(b"x" * 2).decode(), "not base64!"])
+def test_complete_uploads_takes_only_the_files_first_bytes_in_base64_as_its_head(documents, head):
+    item = {"upload_id": str(uuid.uuid4()), "size": 1, "sha256": "0" * 64, "head": head}
+    with pytest.raises(ValidationFailed) as refused:
+        documents.call("complete_uploads", uuid.uuid4(), payload={"items": [item]})
+    assert "head" in str(refused.value.errors)
 
 
 def test_the_files_of_one_request_are_stored_together(documents, put_object, read):

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from documents import archive, uploads
 from documents.models import Folder, Upload
 from shared.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.storage import HEAD_BYTES, Download, ObjectStore
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TEXT = b"Receipts for March, as promised.\n"
@@ -72,7 +73,8 @@ def test_complete_makes_the_document_with_the_sniffed_type_and_forgets_the_uploa
                                                                                   put_object):
     upload = begin(db, roots["private"], staff, declared_type="application/octet-stream")
     put_object(upload.object_key, PDF)
-    completed = uploads.complete(db, store, upload, size=len(PDF), sha256=sha256_of(PDF), limits=LIMITS)
+    completed = uploads.complete(db, store, upload, size=len(PDF), sha256=sha256_of(PDF),
+                                 head=PDF[:HEAD_BYTES], limits=LIMITS)
     [document] = completed.documents
     assert (document.name, document.content_type, document.size, document.sha256, document.object_key) == (
         "report.pdf", "application/pdf", len(PDF), sha256_of(PDF), upload.object_key)
@@ -86,14 +88,42 @@ def test_complete_refuses_content_that_is_not_what_the_name_says(db, store, root
     upload = begin(db, roots["private"], staff, name="invoice.pdf", size=len(TEXT))
     put_object(upload.object_key, TEXT)
     with pytest.raises(UnsupportedMediaType):
-        uploads.complete(db, store, upload, size=len(TEXT), sha256=sha256_of(TEXT), limits=LIMITS)
+        uploads.complete(db, store, upload, size=len(TEXT), sha256=sha256_of(TEXT),
+                         head=TEXT[:HEAD_BYTES], limits=LIMITS)
+
+
+class CountingStore(ObjectStore):
+    """The real store, counting the reads made through it."""
+
+    reads = 0
+
+    def open(self, key: str, offset: int = 0, length: int | None = None) -> Download:
+        self.reads += 1
+        return super().open(key, offset, length)
+
+
+def test_complete_sniffs_the_head_it_is_given_and_reads_nothing_back(db, store, roots, staff, put_object):
+    counting = CountingStore(store.client, store.bucket)
+    upload = begin(db, roots["private"], staff)
+    put_object(upload.object_key, PDF)
+    completed = uploads.complete(db, counting, upload, size=len(PDF), sha256=sha256_of(PDF),
+                                 head=PDF[:HEAD_BYTES], limits=LIMITS)
+    assert (completed.documents[0].content_type, counting.reads) == ("application/pdf", 0)
+
+
+def test_complete_refuses_a_file_whose_given_head_is_not_what_the_name_says(db, store, roots, staff, put_object):
+    upload = begin(db, roots["private"], staff, name="invoice.pdf", size=len(TEXT))
+    put_object(upload.object_key, PDF)  # what the gateway says it streamed is what counts
+    with pytest.raises(UnsupportedMediaType):
+        uploads.complete(db, store, upload, size=len(TEXT), sha256=sha256_of(TEXT), head=TEXT, limits=LIMITS)
 
 
 def test_complete_refuses_more_bytes_than_the_upload_allowed(db, store, roots, staff, put_object):
     upload = begin(db, roots["private"], staff, size=None)
     put_object(upload.object_key, PDF)
     with pytest.raises(PayloadTooLarge):
-        uploads.complete(db, store, upload, size=MAX_BYTES + 1, sha256=sha256_of(PDF), limits=LIMITS)
+        uploads.complete(db, store, upload, size=MAX_BYTES + 1, sha256=sha256_of(PDF),
+                         head=PDF[:HEAD_BYTES], limits=LIMITS)
 
 
 def test_a_zip_is_kept_and_unpacked_into_subfolders_of_the_upload_folder(db, store, roots, staff, put_object,
@@ -101,7 +131,8 @@ def test_a_zip_is_kept_and_unpacked_into_subfolders_of_the_upload_folder(db, sto
     data = zipped(("notes.txt", TEXT), ("2024/receipts/march.pdf", PDF), ("2024/summary.txt", TEXT))
     upload = begin(db, roots["client"], staff, name="year.zip", size=len(data))
     put_object(upload.object_key, data)
-    completed = uploads.complete(db, store, upload, size=len(data), sha256=sha256_of(data), limits=LIMITS)
+    completed = uploads.complete(db, store, upload, size=len(data), sha256=sha256_of(data),
+                                 head=data[:HEAD_BYTES], limits=LIMITS)
     kept, *members = completed.documents
     assert (kept.name, kept.content_type, kept.archive_id, kept.folder_id) == (
         "year.zip", "application/zip", None, roots["client"].id)
@@ -129,7 +160,8 @@ def test_a_zip_is_kept_whole_when_unpacking_is_off(db, store, roots, staff, put_
     data = zipped(("notes.txt", TEXT))
     upload = begin(db, roots["client"], staff, name="year.zip", size=len(data), unzip=False)
     put_object(upload.object_key, data)
-    completed = uploads.complete(db, store, upload, size=len(data), sha256=sha256_of(data), limits=LIMITS)
+    completed = uploads.complete(db, store, upload, size=len(data), sha256=sha256_of(data),
+                                 head=data[:HEAD_BYTES], limits=LIMITS)
     assert [document.name for document in completed.documents] == ["year.zip"]
 
 
@@ -140,7 +172,8 @@ def test_a_refused_file_is_discarded_with_its_object_and_its_row(db, store, root
     upload = begin(db, roots["private"], staff, name="invoice.pdf", size=len(TEXT))
     put_object(upload.object_key, TEXT)
     with pytest.raises(UnsupportedMediaType):
-        uploads.complete(db, store, upload, size=len(TEXT), sha256=sha256_of(TEXT), limits=LIMITS)
+        uploads.complete(db, store, upload, size=len(TEXT), sha256=sha256_of(TEXT),
+                         head=TEXT[:HEAD_BYTES], limits=LIMITS)
     uploads.discard(db, store, upload.id)
     assert keys_under(upload.object_prefix) == []
     assert db.scalar(select(Upload).where(Upload.id == upload.id)) is None
@@ -153,7 +186,8 @@ def test_a_zip_refused_after_members_were_written_is_discarded_with_every_object
     upload = begin(db, roots["private"], staff, name="bundle.zip", size=len(data))
     put_object(upload.object_key, data)
     with pytest.raises(UnsupportedMediaType):
-        uploads.complete(db, store, upload, size=len(data), sha256=sha256_of(data), limits=LIMITS)
+        uploads.complete(db, store, upload, size=len(data), sha256=sha256_of(data),
+                         head=data[:HEAD_BYTES], limits=LIMITS)
     assert len(keys_under(upload.object_prefix)) == 3  # the archive and both members
     uploads.discard(db, store, upload.id)
     assert keys_under(upload.object_prefix) == []

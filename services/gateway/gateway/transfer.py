@@ -5,12 +5,19 @@ the store while counting and hashing it (never more than one S3 part in memory, 
 disk); once the body has ended cleanly, documents checks and files them all at once (`complete`),
 so a request's files are stored all or none. Download: documents says which object, and its bytes
 stream back, honouring `Range`.
+
+`complete` carries each file's first bytes (`HEAD_BYTES`, kept while streaming) for documents to
+sniff its type from: reading them back from the store cost an S3 round trip per file. While documents
+answers `begin`, the file's first bytes (up to READ_AHEAD) are already read from the client.
 """
 from __future__ import annotations
 
+import base64
+import contextvars
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -20,7 +27,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from gateway.checks import check_fields
 from shared.errors import BadRequest, PortaError, ServiceUnavailable, ValidationFailed
-from shared.storage import CountingReader, Download, ObjectStore
+from shared.storage import MIB, CountingReader, Download, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +35,10 @@ log = logging.getLogger(__name__)
 COMPLETE_TIMEOUT = 300.0
 # The non-file fields of a multipart upload (the uploader's name, email) are small.
 MAX_FIELD_BYTES = 4096
+# Read from the client while documents answers `begin` (a call's time of a fast client's bytes), held in memory.
+READ_AHEAD = 2 * MIB
+# `begin` runs here while the request's thread reads ahead (the RPC client serves many threads at once).
+_beginning = ThreadPoolExecutor(max_workers=16, thread_name_prefix="upload-begin")
 
 
 @dataclass
@@ -97,7 +108,7 @@ class FileTransfer:
                 complete: Callable[[list[dict]], dict], cancel: Callable[[list[dict]], Any]) -> list[dict]:
         """Store every file of the request, all or none; the items `complete` answered. Each file streams
         into the store under an upload of its own (`begin`: its ticket), one after the other; only once
-        the body has ended cleanly does `complete` get them all (`{upload_id, size, sha256}` each), for
+        the body has ended cleanly does `complete` get them all (`{upload_id, size, sha256, head}` each), for
         documents to file in one transaction. A multipart part cut short just ends, so it is the form's
         next step that finds the body malformed: nothing is completed before then. On any failure every
         begun upload is cancelled (documents also discards what it refused), so an error stores nothing."""
@@ -105,16 +116,16 @@ class FileTransfer:
         stored: list[dict] = []
         try:
             for incoming in incoming_files(req):
-                ticket = begin(incoming)
-                tickets.append(ticket)
-                reader = CountingReader(incoming.stream, int(ticket["max_bytes"]))
+                ticket, stream = self._begin(begin, incoming, tickets)
+                reader = CountingReader(stream, int(ticket["max_bytes"]))
                 self.store.put_stream(ticket["object_key"], reader, max_bytes=int(ticket["max_bytes"]),
                                       content_type="application/octet-stream")
                 if incoming.size is not None and reader.size != incoming.size:
                     # The client went away mid-body (the server hands on what came): not the whole file.
                     raise BadRequest("The body ended before its Content-Length.")
                 stored.append({"upload_id": ticket["upload_id"], "size": reader.size,
-                               "sha256": reader.sha256.hexdigest()})
+                               "sha256": reader.sha256.hexdigest(),
+                               "head": base64.b64encode(reader.head).decode("ascii")})
             return complete(stored)["items"]
         except BaseException as exc:
             if tickets:
@@ -123,6 +134,22 @@ class FileTransfer:
                 log.warning("object store failed during an upload: %s", exc)
                 raise ServiceUnavailable("The file store is unavailable; try again.") from None
             raise
+
+    @staticmethod
+    def _begin(begin: Callable[[IncomingFile], dict], incoming: IncomingFile,
+               tickets: list[dict]) -> tuple[dict, BinaryIO]:
+        """The file's ticket (added to `tickets`), asked for while its first bytes are read; and its stream,
+        those bytes first. A body that fails meanwhile still waits for the ticket, so that it is cancelled."""
+        # In the request's context (its request id in the log lines the call makes).
+        asked: Future[dict] = _beginning.submit(contextvars.copy_context().run, begin, incoming)
+        try:
+            first = incoming.stream.read(READ_AHEAD)
+        except BaseException:
+            if asked.exception() is None:
+                tickets.append(asked.result())
+            raise
+        tickets.append(asked.result())
+        return tickets[-1], _ReadAhead(first, incoming.stream)
 
     @staticmethod
     def _forget(cancel: Callable[[list[dict]], Any], tickets: list[dict]) -> None:
@@ -179,6 +206,23 @@ def _range(req: falcon.Request, size: int) -> tuple[int, int] | None:
     if first >= size or first > last:
         raise falcon.HTTPRangeNotSatisfiable(size)
     return first, last
+
+
+class _ReadAhead:
+    """A stream whose first bytes were read already: those, then the rest."""
+
+    def __init__(self, first: bytes, rest: BinaryIO) -> None:
+        self.first = first
+        self.rest = rest
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.first:
+            return self.rest.read(size)
+        if size is None or size < 0 or size >= len(self.first):
+            chunk, self.first = self.first, b""  # the usual case (minio asks for a part): no copy
+        else:
+            chunk, self.first = self.first[:size], self.first[size:]
+        return chunk
 
 
 class _Body:

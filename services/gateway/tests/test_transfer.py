@@ -1,8 +1,10 @@
 """File bytes between HTTP and the real S3 server (gateway.transfer), with the documents service faked."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
+import threading
 import uuid
 
 import falcon.testing
@@ -11,7 +13,7 @@ import pytest
 from gateway.app import create_app
 from shared.config import Settings
 from shared.errors import Conflict, UnsupportedMediaType
-from shared.storage import ObjectStore
+from shared.storage import HEAD_BYTES, ObjectStore
 
 DATA = b"0123456789abcdefghijklmnopqrstuvwxyz"  # 36 bytes
 N = len(DATA)
@@ -167,12 +169,23 @@ def test_a_multi_range_is_ignored_and_the_whole_file_sent(client, staff, stored)
 # -- uploads ------------------------------------------------------------------------------------
 
 
-def test_a_raw_upload_streams_into_the_store_and_completes_with_size_and_hash(client, rpc, staff, ticket, store):
+def test_a_raw_upload_streams_into_the_store_and_completes_with_size_hash_and_head(client, rpc, staff, ticket,
+                                                                                   store):
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, body=DATA[:10], headers=staff)
     assert resp.status_code == 201, resp.text
     assert store.read_range(ticket["object_key"], 0, 10) == DATA[:10]
     assert rpc.last("complete_uploads")[3]["payload"] == {"items": [{
-        "upload_id": ticket["upload_id"], "size": 10, "sha256": hashlib.sha256(DATA[:10]).hexdigest()}]}
+        "upload_id": ticket["upload_id"], "size": 10, "sha256": hashlib.sha256(DATA[:10]).hexdigest(),
+        "head": base64.b64encode(DATA[:10]).decode()}]}
+
+
+def test_complete_carries_the_first_head_bytes_of_each_file_as_streamed(client, rpc, staff, tickets):
+    large = bytes(range(256)) * 100  # 25,600 bytes: more than the head
+    body, headers = multipart(("file", "a.bin", large), ("file", "b.txt", DATA))
+    resp = client.simulate_post(UPLOAD_URL, body=body, headers={**staff, **headers})
+    assert resp.status_code == 201, resp.text
+    [completed] = calls(rpc, "complete_uploads")
+    assert [base64.b64decode(item["head"]) for item in completed["payload"]["items"]] == [large[:HEAD_BYTES], DATA]
 
 
 def test_a_chunked_raw_upload_is_stored_whole(client, rpc, staff, ticket, store):
@@ -355,3 +368,25 @@ def test_multipart_text_fields_before_the_file_go_along_with_it(client, rpc, tic
     payload = rpc.last("begin_link_upload")[3]["payload"]
     assert (payload["filename"], payload["uploader_name"], payload["uploader_email"]) == (
         "a.txt", "Jane Doe", "jane@example.com")
+
+
+def test_the_first_bytes_are_read_while_documents_answers_begin(client, rpc, staff, ticket, store):
+    read = threading.Event()
+
+    class Watched(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            read.set()
+            return super().read(size)
+
+    seen: list[bool] = []
+
+    def begin(**kwargs):
+        seen.append(read.wait(timeout=2))  # sequential code would read only after this answer
+        return ticket
+
+    rpc.answers[("documents", "begin_upload")] = begin
+    resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff,
+                                extras={**chunked(b""), "wsgi.input": Watched(DATA[:10])})
+    assert resp.status_code == 201, resp.text
+    assert store.read_range(ticket["object_key"], 0, 10) == DATA[:10]
+    assert seen == [True]

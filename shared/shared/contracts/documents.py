@@ -5,6 +5,8 @@ The gateway documents its HTTP API from these same schemas; notifications reads 
 """
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -22,6 +24,7 @@ from shared.contracts.shares import (  # noqa: F401
 )
 from shared.events import declare
 from shared.schemas import PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from shared.storage import HEAD_BYTES
 
 # What a client sees of a folder: nothing, its documents, or its documents and uploads into it.
 CLIENT_ACCESS = ("none", "view", "view_edit")
@@ -158,12 +161,37 @@ class UploadTicketSchema(Schema):
     max_bytes = fields.Integer()
 
 
+class Base64Bytes(fields.Field):
+    """Bytes on the wire as a base64 string (RPC payloads are JSON)."""
+
+    default_error_messages = {"invalid": "Not a base64 string."}
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else base64.b64encode(value).decode("ascii")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bytes:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise self.make_error("invalid") from None
+
+
 class UploadedSchema(Schema):
-    """What the gateway learned while streaming one file."""
+    """What the gateway learned while streaming one file: its size, hash and first bytes (what documents
+    sniffs its type from, so the object is never read back to find it)."""
 
     upload_id = fields.UUID(required=True)
     size = fields.Integer(required=True, validate=validate.Range(min=0))
     sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    head = Base64Bytes(required=True, validate=validate.Length(max=HEAD_BYTES),
+                       metadata={"description": f"The file's first min(size, {HEAD_BYTES}) bytes"})
+
+    @validates_schema
+    def _whole_head(self, data: dict[str, Any], **_: Any) -> None:
+        if "head" in data and "size" in data and len(data["head"]) != min(data["size"], HEAD_BYTES):
+            raise ValidationError(f"The first min(size, {HEAD_BYTES}) bytes of the file.", "head")
 
 
 class UploadBatchSchema(Schema):

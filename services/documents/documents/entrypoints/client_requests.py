@@ -144,7 +144,8 @@ class ClientRequestEntrypoints:
         stored: list[Document] = []
         for upload, item in zip(batch, items, strict=True):
             stored.append(client_requests.receive(self.db.session, self.store, request, question["id"], upload,
-                                                  size=item["size"], sha256=item["sha256"], **self._completion()))
+                                                  size=item["size"], sha256=item["sha256"], head=item["head"],
+                                                  **self._completion()))
         self._emit_stored(stored)
         return AnswerFilesSchema().dump({"items": stored, "question_id": question["id"],
                                          "answer": request.answers[question["id"]]})
