@@ -20,11 +20,11 @@ import argparse
 import os
 import signal
 import statistics
-import sys
 import time
 from typing import Any
 
 import requests
+from bounded import run, stop_after
 from upload import (
     CLIENT_CHUNK,
     KB,
@@ -111,15 +111,7 @@ def main() -> None:
     if args.quick:
         args.size, args.rounds = 20 * MB, 2
 
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    def too_long(signum: int, frame: object) -> None:
-        raise TimeoutError(f"bench exceeded --limit {args.limit:g} s")
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGALRM, too_long)
-    signal.alarm(int(args.limit))
+    stop_after(args.limit)  # unwinds through the finally below: everything removed
     stack = UploadStack()
     try:
         stack.start()
@@ -169,8 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (KeyboardInterrupt, TimeoutError) as stopped:
-        print(f"stopped: {stopped or 'interrupted'}; everything the bench made is removed", file=sys.stderr)
-        raise SystemExit(1) from None
+    run(main)

@@ -9,17 +9,20 @@ decided here and handed back in an EventLog; the entrypoint emits them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import portal_settings
-from crm.accounts import get_account
+from crm.accounts import get_account, get_accounts
 from crm.contacts import linked_contacts
-from crm.identity import get_firm, user_with_email, void_invitations
-from crm.models import Account, Contact, PortalAccess, User
+from crm.identity import get_firm, normalise_email, user_with_email, utcnow, void_invitations
+from crm.models import Account, AccountContact, Contact, ContactEmail, Firm, PortalAccess, User
 from crm.permissions import require_right
 from shared.contracts.crm import (
     NOTIFICATION_CATEGORIES,
@@ -73,20 +76,35 @@ def _access_row(db: DbSession, actor: User, account: Account, email: str) -> tup
     return row, contact
 
 
+def _new_client_user(actor: User, email: str, first_name: str, last_name: str) -> User:
+    """An invited client user of the actor's firm (not added to the session)."""
+    return User(id=uuid.uuid4(), firm_id=actor.firm_id, kind="client", email=email,
+                name=f"{first_name} {last_name}".strip(), password_hash=None, role=None, rights=[],
+                status="invited")
+
+
+def _refuse_team_member(user: User | None) -> None:
+    if user is not None and user.kind != "client":
+        raise Conflict("This address belongs to a member of your team; use another address.",
+                       {"email": ["A team member of this firm has this address."]})
+
+
 def _client_user(db: DbSession, actor: User, email: str, contact: Contact) -> User:
     """The client user of this address in this firm, made (invited) if he does not exist yet. Logins of
     the address in other firms are none of this firm's business (and never named to it)."""
     user = user_with_email(db, actor.firm_id, email)
-    if user is not None and user.kind != "client":
-        raise Conflict("This address belongs to a member of your team; use another address.",
-                       {"email": ["A team member of this firm has this address."]})
+    _refuse_team_member(user)
     if user is None:
-        user = User(id=uuid.uuid4(), firm_id=actor.firm_id, kind="client", email=email,
-                    name=f"{contact.first_name} {contact.last_name}".strip(), password_hash=None, role=None,
-                    rights=[], status="invited")
+        user = _new_client_user(actor, email, contact.first_name, contact.last_name)
         db.add(user)
         db.flush()
     return user
+
+
+def _invitation(firm: Firm, account: Account, email: str, user_id: uuid.UUID, first_name: str) -> dict[str, Any]:
+    """What the notifications service needs to email a portal invitation (PORTAL_INVITATION_REQUESTED)."""
+    return {"firm_name": firm.name, "account_id": str(account.id), "account_name": account.name,
+            "email": email, "user_id": str(user_id), "first_name": first_name}
 
 
 def _request_invitation(db: DbSession, account: Account, row: PortalAccess, contact: Contact, log: EventLog
@@ -96,58 +114,197 @@ def _request_invitation(db: DbSession, account: Account, row: PortalAccess, cont
     user = db.get(User, row.user_id)
     if user is not None:
         void_invitations(user)
-    firm = get_firm(db, account.firm_id)
-    log.add(PORTAL_INVITATION_REQUESTED, {
-        "firm_name": firm.name, "account_id": str(account.id), "account_name": account.name,
-        "email": row.email, "user_id": str(row.user_id), "first_name": contact.first_name,
-    }, firm_id=account.firm_id, account_id=account.id)
+    log.add(PORTAL_INVITATION_REQUESTED,
+            _invitation(get_firm(db, account.firm_id), account, row.email, row.user_id, contact.first_name),
+            firm_id=account.firm_id, account_id=account.id)
+
+
+def _access_event(account: Account, email: str, user_id: uuid.UUID | None) -> dict[str, Any]:
+    return {"account_id": str(account.id), "email": email, "user_id": str(user_id) if user_id else None}
+
+
+class _Linked(NamedTuple):
+    """The linked contact an address of an account belongs to: what an access change needs of him."""
+
+    contact_id: uuid.UUID
+    first_name: str
+    last_name: str
+
+
+@dataclass
+class _Change:
+    """One (account, email) row as the items so far leave it: decided in memory, written at the end
+    (`_write`), so that a thousand items cost a handful of statements rather than a handful each."""
+
+    account: Account
+    email: str
+    contact: _Linked
+    stored: PortalAccess | None
+    login: bool = False
+    notify: bool = False
+    email_sync: bool = False
+    status: str = "none"
+    user_id: uuid.UUID | None = None
+
+    def view(self) -> AccessView:
+        view = AccessView(self.email, self.contact.contact_id, self.login, self.notify, self.email_sync,
+                          self.status)
+        if self.stored is not None:
+            view.categories = dict(self.stored.categories)
+        return view
+
+
+class _ItemFailed(Exception):
+    """Item `index` of an `_apply` failed with `error` (NotFound or Conflict)."""
+
+    def __init__(self, index: int, error: NotFound | Conflict) -> None:
+        super().__init__(index, error)
+        self.index, self.error = index, error
+
+
+def _linked_addresses(db: DbSession, account_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, str], _Linked]:
+    """(account id, email) -> its linked contact, for every address of every contact linked to these accounts
+    (_linked_emails for many accounts, in one query)."""
+    rows = db.execute(
+        select(AccountContact.account_id, ContactEmail.email, Contact.id, Contact.first_name, Contact.last_name)
+        .join(Contact, Contact.id == AccountContact.contact_id)
+        .join(ContactEmail, ContactEmail.contact_id == Contact.id)
+        .where(AccountContact.account_id.in_(list(account_ids))))
+    return {(account_id, email): _Linked(contact_id, first, last)
+            for account_id, email, contact_id, first, last in rows}
+
+
+def _users_with_emails(db: DbSession, firm_id: uuid.UUID, emails: set[str]) -> dict[str, User]:
+    """user_with_email for many normalised addresses, in one query."""
+    if not emails:
+        return {}
+    return {normalise_email(u.email): u for u in db.scalars(
+        select(User).where(User.firm_id == firm_id, func.lower(User.email).in_(list(emails))))}
+
+
+def _apply(db: DbSession, actor: User, accounts: dict[uuid.UUID, Account], items: list[dict[str, Any]],
+           log: EventLog) -> list[AccessView]:
+    """Each item's switches in order, as if one by one (an item sees what the ones before it did), on the
+    `accounts` the actor may see; a failing item raises _ItemFailed and nothing is written. Reads in at most
+    four queries and writes in at most three statements (`_write`), whatever the number of items."""
+    emails = [normalise_email(item["email"]) for item in items]
+    logins = {email for email, item in zip(emails, items, strict=True) if item.get("login") is True}
+    linked = _linked_addresses(db, set(accounts))
+    stored = {(r.account_id, r.email): r
+              for r in db.scalars(select(PortalAccess).where(PortalAccess.account_id.in_(list(accounts))))}
+    users = _users_with_emails(db, actor.firm_id, logins)
+    firm = get_firm(db, actor.firm_id) if logins else None
+    changes: dict[tuple[uuid.UUID, str], _Change] = {}
+    new_users: list[User] = []
+    voided: dict[uuid.UUID, User] = {}
+    views = []
+    for index, (item, email) in enumerate(zip(items, emails, strict=True)):
+        try:
+            account = accounts.get(item["account_id"])
+            if account is None:
+                raise NotFound("No such account.")
+            change = changes.get((account.id, email))
+            if change is None:
+                change = changes[(account.id, email)] = _change(account, email, linked, stored)
+            for switch in ("notify", "email_sync"):
+                if switch in item:
+                    setattr(change, switch, item[switch])
+            if item.get("login") is True and not change.login:
+                user = users.get(email)
+                _refuse_team_member(user)
+                if user is None:
+                    user = users[email] = _new_client_user(actor, email, change.contact.first_name,
+                                                           change.contact.last_name)
+                    new_users.append(user)
+                change.login, change.user_id = True, user.id
+                change.status = "active" if user.status == "active" else "invited"
+                if change.status == "invited":
+                    voided[user.id] = user  # the new invitation replaces the earlier ones (_write)
+                    log.add(PORTAL_INVITATION_REQUESTED,
+                            _invitation(firm, account, email, user.id, change.contact.first_name),
+                            firm_id=account.firm_id, account_id=account.id)
+                else:
+                    log.add(PORTAL_ACCESS_GRANTED, _access_event(account, email, user.id),
+                            firm_id=account.firm_id, account_id=account.id)
+            elif item.get("login") is False and change.login:
+                log.add(PORTAL_ACCESS_REVOKED, _access_event(account, email, change.user_id),
+                        firm_id=account.firm_id, account_id=account.id)
+                change.login, change.status, change.user_id = False, "none", None
+        except (NotFound, Conflict) as exc:
+            raise _ItemFailed(index, exc) from None
+        views.append(change.view())
+    _write(db, actor, new_users, voided.values(), changes.values())
+    return views
+
+
+def _change(account: Account, email: str, linked: dict[tuple[uuid.UUID, str], _Linked],
+            stored: dict[tuple[uuid.UUID, str], PortalAccess]) -> _Change:
+    """The row of a linked address as stored (switched off when there is none yet); NotFound otherwise."""
+    contact = linked.get((account.id, email))
+    if contact is None:
+        raise NotFound("No linked contact of this account has this email.")
+    row = stored.get((account.id, email))
+    if row is None:
+        return _Change(account, email, contact, None)
+    return _Change(account, email, contact, row, row.login, row.notify, row.email_sync, row.status, row.user_id)
+
+
+_ROW = ("login", "notify", "email_sync", "status", "user_id")
+
+
+def _write(db: DbSession, actor: User, new_users: list[User], voided: Iterable[User], changes: Iterable[_Change]
+           ) -> None:
+    """What `_apply` decided, in one statement of each kind whatever the number of items (a statement per
+    row is a round trip per row): the users made, before the rows that refer to them (the session knows
+    no order between the two tables); the earlier invitations voided; the rows made or changed."""
+    now = utcnow()
+    made = {user.id for user in new_users}
+    for user in voided:
+        if user.id in made:
+            void_invitations(user, now)
+    db.add_all(new_users)
+    db.flush()
+    earlier = [user.id for user in voided if user.id not in made]
+    if earlier:  # void_invitations for many; the session's users learn it too (synchronize_session)
+        db.execute(update(User).where(User.id.in_(earlier)).values(invitations_valid_from=now))
+    written = [change for change in changes
+               if change.stored is None or any(getattr(change.stored, k) != getattr(change, k) for k in _ROW)]
+    if not written:
+        return
+    upsert = pg_insert(PortalAccess)
+    # RETURNING makes SQLAlchemy send the rows as batches of multi-row VALUES (insertmanyvalues); an upsert
+    # without it goes through executemany, a round trip per row.
+    db.execute(upsert.on_conflict_do_update(index_elements=[PortalAccess.account_id, PortalAccess.email],
+                                            set_={k: upsert.excluded[k] for k in (*_ROW, "updated_at")})
+               .returning(PortalAccess.account_id),
+               [{"account_id": c.account.id, "email": c.email, "firm_id": actor.firm_id, "updated_at": now,
+                 "categories": dict.fromkeys(NOTIFICATION_CATEGORIES, True), **{k: getattr(c, k) for k in _ROW}}
+                for c in written])
+    for change in written:  # the rows the session holds, as now stored, without writing them again
+        if change.stored is not None:
+            for key in (*_ROW, "updated_at"):
+                set_committed_value(change.stored, key, now if key == "updated_at" else getattr(change, key))
 
 
 def update_access(db: DbSession, actor: User, account_id: uuid.UUID, email: str, data: dict[str, Any],
-                  log: EventLog, account: Account | None = None) -> AccessView:
-    account = account or get_account(db, actor, account_id)
+                  log: EventLog) -> AccessView:
+    account = get_account(db, actor, account_id)
     require_right(actor, "manage_accounts")
-    row, contact = _access_row(db, actor, account, email)
-    for switch in ("notify", "email_sync"):
-        if switch in data:
-            setattr(row, switch, data[switch])
-    if data.get("login") is True and not row.login:
-        user = _client_user(db, actor, row.email, contact)
-        row.login, row.user_id = True, user.id
-        row.status = "active" if user.status == "active" else "invited"
-        db.flush()
-        if row.status == "invited":
-            _request_invitation(db, account, row, contact, log)
-        else:
-            log.add(PORTAL_ACCESS_GRANTED, _access_event(account, row), firm_id=account.firm_id,
-                    account_id=account.id)
-    elif data.get("login") is False and row.login:
-        log.add(PORTAL_ACCESS_REVOKED, _access_event(account, row), firm_id=account.firm_id, account_id=account.id)
-        row.login, row.status, row.user_id = False, "none", None
-    db.flush()
-    return _view(row.email, contact.id, row)
-
-
-def _access_event(account: Account, row: PortalAccess) -> dict[str, Any]:
-    return {"account_id": str(account.id), "email": row.email,
-            "user_id": str(row.user_id) if row.user_id else None}
+    try:
+        return _apply(db, actor, {account.id: account}, [{"account_id": account.id, "email": email, **data}], log)[0]
+    except _ItemFailed as failed:
+        raise failed.error from None
 
 
 def bulk_update_access(db: DbSession, actor: User, items: list[dict[str, Any]], log: EventLog
                        ) -> list[AccessView]:
     """All or nothing: the first failing item fails the whole request, naming the item."""
     require_right(actor, "manage_accounts")
-    accounts: dict[uuid.UUID, Account] = {}
-    views = []
-    for index, item in enumerate(items):
-        try:
-            account = accounts.get(item["account_id"]) or get_account(db, actor, item["account_id"])
-            accounts[account.id] = account
-            data = {k: item[k] for k in ("login", "notify", "email_sync") if k in item}
-            views.append(update_access(db, actor, account.id, item["email"], data, log, account))
-        except (NotFound, Conflict) as exc:
-            raise type(exc)(f"items[{index}]: {exc.description}", {f"items.{index}": [exc.description]}) from None
-    return views
+    try:
+        return _apply(db, actor, get_accounts(db, actor, {item["account_id"] for item in items}), items, log)
+    except _ItemFailed as failed:
+        exc, index = failed.error, failed.index
+        raise type(exc)(f"items[{index}]: {exc.description}", {f"items.{index}": [exc.description]}) from None
 
 
 def reinvite(db: DbSession, actor: User, account_id: uuid.UUID, email: str, log: EventLog) -> AccessView:
@@ -214,8 +371,8 @@ def follow_email_change(db: DbSession, actor: User, contact: Contact, replaced: 
             if moved.status == "invited":
                 _request_invitation(db, account, moved, contact, log)
             else:
-                log.add(PORTAL_ACCESS_GRANTED, _access_event(account, moved), firm_id=account.firm_id,
-                        account_id=account.id)
+                log.add(PORTAL_ACCESS_GRANTED, _access_event(account, moved.email, moved.user_id),
+                        firm_id=account.firm_id, account_id=account.id)
 
 
 def email_preferences(db: DbSession, firm_id: uuid.UUID, account_id: uuid.UUID, email: str) -> dict[str, Any]:

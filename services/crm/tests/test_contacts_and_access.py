@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import event
 
 from crm import access, accounts, contacts, identity
 from shared.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -149,6 +150,82 @@ def test_bulk_update_applies_every_item(db, owner, account, linked):
     rows = access.bulk_update_access(db, owner, items, log)
     assert [(r.login, r.email_sync, r.status) for r in rows] == [(True, True, "invited")] * 2
     assert len(log) == 2
+
+
+def statements_of(db, call):
+    """How many SQL statements `call()` sends through the session's connection."""
+    sent = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(db.connection(), "before_cursor_execute", listener)
+    try:
+        call()
+    finally:
+        event.remove(db.connection(), "before_cursor_execute", listener)
+    return len(sent)
+
+
+def test_bulk_update_sends_as_many_statements_for_a_hundred_accounts_as_for_one(db, owner):
+    def firm_of(size):
+        made = []
+        for i in range(size):
+            acc = accounts.create_account(db, owner, {"name": f"Client {size}-{i}", "type": "individual",
+                                                      "guest": False})
+            person = contacts.create_contact(db, owner, {"first_name": "C", "last_name": str(i),
+                                                         "emails": [f"c{size}-{i}@x.example"]})
+            contacts.link_contact(db, owner, acc.id, person.id)
+            made.append({"account_id": acc.id, "email": f"c{size}-{i}@x.example", "login": True, "notify": True})
+        return made
+
+    one, hundred = firm_of(1), firm_of(100)
+    assert statements_of(db, lambda: access.bulk_update_access(db, owner, hundred, EventLog())) == \
+        statements_of(db, lambda: access.bulk_update_access(db, owner, one, EventLog()))
+
+
+def test_bulk_update_applies_the_items_in_order_each_seeing_the_ones_before(db, owner, account, linked):
+    items = [{"account_id": account.id, "email": "jane@home.example", "login": True},
+             {"account_id": account.id, "email": "JANE@home.example", "login": False, "notify": True}]
+    log = EventLog()
+    rows = access.bulk_update_access(db, owner, items, log)
+    assert [(r.login, r.notify, r.status) for r in rows] == [(True, False, "invited"), (False, True, "none")]
+    assert [e.event.name for e in log] == ["portal_invitation_requested", "portal_access_revoked"]
+    assert [(r.login, r.notify) for r in access.list_access(db, owner, account.id)][0] == (False, True)
+
+
+def test_bulk_update_changes_rows_already_stored_and_leaves_their_categories(db, owner, account, linked):
+    access.set_categories(db, owner, account.id, "jane@home.example", {"proposals": False})
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    before = access.list_access(db, owner, account.id)[0]
+    items = [{"account_id": account.id, "email": "jane@home.example", "login": False, "email_sync": True}]
+    [row] = access.bulk_update_access(db, owner, items, EventLog())
+    after = access.list_access(db, owner, account.id)[0]
+    assert (before.login, before.status) == (True, "invited")
+    assert (row.login, row.email_sync, row.status) == (after.login, after.email_sync, after.status) == \
+        (False, True, "none")
+    assert after.categories["proposals"] is False
+
+
+def test_bulk_invitation_voids_the_earlier_invitation_links_of_the_address(db, owner, account, linked):
+    access.update_access(db, owner, account.id, "jane@home.example", {"login": True}, EventLog())
+    client = db.scalar(identity.select(identity.User).where(identity.User.email == "jane@home.example"))
+    first_voided = client.invitations_valid_from
+    second = accounts.create_account(db, owner, {"name": "Smith LLC", "type": "company", "guest": False})
+    contacts.link_contact(db, owner, second.id, linked.id)
+    log = EventLog()
+    access.bulk_update_access(db, owner, [{"account_id": second.id, "email": "jane@home.example", "login": True}],
+                              log)
+    assert [(e.event.name, e.data["user_id"]) for e in log] == [("portal_invitation_requested", str(client.id))]
+    db.expire(client)
+    assert client.invitations_valid_from > first_voided
+
+
+def test_bulk_update_of_a_team_members_address_is_a_conflict_naming_the_item(db, owner, account, linked):
+    contact = contacts.create_contact(db, owner, {"first_name": "O", "last_name": "", "emails": [owner.email]})
+    contacts.link_contact(db, owner, account.id, contact.id)
+    items = [{"account_id": account.id, "email": "jane@home.example", "login": True},
+             {"account_id": account.id, "email": owner.email, "login": True}]
+    with pytest.raises(Conflict) as failure:
+        access.bulk_update_access(db, owner, items, EventLog())
+    assert "items[1]" in str(failure.value)
 
 
 def test_notification_categories_default_on_and_change_one_by_one(db, owner, account, linked):
