@@ -85,7 +85,7 @@ class EventReader:
     def close(self) -> None:
         # The reader thread waits in a read that holds the response's buffer lock until the next heartbeat
         # (15 s): shutting the socket down ends that read at once, so closing waits for nothing.
-        with contextlib.suppress(OSError, ValueError):  # already closed
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # already closed, by either side
             with socket.socket(fileno=os.dup(self.response.raw.fileno())) as connection:
                 connection.shutdown(socket.SHUT_RDWR)
         self.response.close()
