@@ -20,6 +20,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from shared import schemas
+
 ACTOR_KINDS = ("staff", "client", "link", "system")
 
 
@@ -61,21 +63,12 @@ class EventType:
 
     def check(self, data: dict[str, Any]) -> None:
         """Raise InvalidEvent unless `data` is exactly what the schema declares."""
-        errors = _instance(self.schema).validate(data)
+        errors = schemas.schema(self.schema).validate(data)
         if errors:
             raise InvalidEvent(f"{self.key}: payload does not match its schema: {errors}")
 
 
 _DECLARED: dict[str, EventType] = {}
-_SCHEMAS: dict[type[Schema], Schema] = {}
-
-
-def _instance(schema: type[Schema]) -> Schema:
-    """One instance per schema class: making one deep-copies its fields (most of a check's cost), and
-    validate/load keep no state between calls."""
-    if schema not in _SCHEMAS:
-        _SCHEMAS[schema] = schema()
-    return _SCHEMAS[schema]
 
 
 def declare(source: str, name: str, schema: type[Schema], description: str) -> EventType:
@@ -139,7 +132,7 @@ def envelope(event: EventType, data: dict[str, Any], *, firm_id: Any, account_id
         "request_id": request_id, "data": data,
     }
     try:
-        _instance(EnvelopeSchema).load(body)
+        schemas.schema(EnvelopeSchema).load(body)
     except ValidationError as error:
         raise InvalidEvent(f"{event.key}: envelope is not valid: {error.messages}") from None
     return body

@@ -23,7 +23,7 @@ from shared.contracts.shares import (  # noqa: F401
     SHARE_SENT,
 )
 from shared.events import declare
-from shared.schemas import PageQuerySchema, StrictBoolean, Timestamp, page_schema
+from shared.schemas import PageQuerySchema, StrictBoolean, Timestamp, page_schema, schema
 from shared.storage import HEAD_BYTES
 
 # What a client sees of a folder: nothing, its documents, or its documents and uploads into it.
@@ -101,7 +101,7 @@ class DocumentSchema(Schema):
     updated_at = Timestamp()
 
     def _uploaded_by(self, document: Any) -> dict:
-        return UploaderSchema().dump({"kind": document.uploaded_by_kind, "user_id": document.uploaded_by_id,
+        return schema(UploaderSchema).dump({"kind": document.uploaded_by_kind, "user_id": document.uploaded_by_id,
                                       "name": document.uploader_name, "email": document.uploader_email})
 
     def _new(self, document: Any) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from shared.events import declare
-from shared.schemas import PageQuerySchema, Timestamp, page_schema
+from shared.schemas import PageQuerySchema, Timestamp, page_schema, schema
 
 # `suppressed`: decided not to send (the client turned these emails off, the link is gone); never attempted.
 EMAIL_STATUSES = ("queued", "sent", "failed", "suppressed")
@@ -188,7 +188,7 @@ class SendEmailSchema(Schema):
     @post_load
     def load_context(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         try:
-            data["context"] = TEMPLATE_CONTEXTS[data["template"]]().load(data["context"])
+            data["context"] = schema(TEMPLATE_CONTEXTS[data["template"]]).load(data["context"])
         except ValidationError as exc:
             raise ValidationError({"context": exc.messages}) from None
         return data
