@@ -11,9 +11,13 @@ What a call costs the database (bench/call_cost.py): a call that commits (shared
 on its own (autocommit), so a primary-key read is one round trip instead of four (pre-ping,
 BEGIN, SELECT, ROLLBACK). PostgreSQL itself keeps such calls read-only: every pooled connection
 opens with `default_transaction_read_only=on`, so a write outside a committing entrypoint fails
-("cannot execute INSERT in a read-only transaction") instead of being silently rolled back.
+("cannot execute INSERT in a read-only transaction") instead of being silently rolled back. A
+read that fails may still commit what it asked for with `on_failure` (`@read`): in a write
+transaction of its own, after the failure (`UnitOfWork.compensate`).
 Under READ COMMITTED, which the services use, the queries of a transaction saw one snapshot
-each anyway, so a read loses nothing by running without one.
+each anyway, so a read loses nothing by running without one. The hottest reads (crm's
+`describe_firm`, `authenticate`, `authorize_account`) skip the ORM as well: `UnitOfWork.connection`
+runs Core statements built once at import, on a pooled connection without a Session.
 """
 from __future__ import annotations
 
@@ -133,10 +137,12 @@ SYSTEM = object()
 class UnitOfWork:
     """One worker's session plus the outbox and handled-message records that commit with it."""
 
-    def __init__(self, make_session: Callable[[bool], Session], tables: Any, worker_ctx: Any,
-                 relay_kick: Any) -> None:
+    def __init__(self, make_session: Callable[[bool], Session], make_connection: Callable[[], Connection],
+                 tables: Any, worker_ctx: Any, relay_kick: Any) -> None:
         self._make_session = make_session
+        self._make_connection = make_connection
         self._session: Session | None = None
+        self._connection: Connection | None = None
         self._writes = False
         self._outbox, self._handled = tables
         self._worker_ctx = worker_ctx
@@ -152,14 +158,33 @@ class UnitOfWork:
             self._session = self._make_session(self._writes)
         return self._session
 
-    def begin_writes(self) -> None:
+    @property
+    def connection(self) -> Connection:
+        """A Core connection for the call's hot reads (module-level statements, no ORM loading): the
+        session's own when the call writes or already has one, so it sees the call's changes; else a
+        pooled read-only connection without a transaction and without a Session (module doc)."""
+        if self._session is not None or self._writes:
+            return self.session.connection()
+        if self._connection is None:
+            self._connection = self._make_connection()
+        return self._connection
+
+    def begin_writes(self, *, after_reads: bool = False) -> None:
         """This call commits: its session is a read-write transaction. shared.entrypoints calls it
-        before the entrypoint runs; services never do."""
+        before the entrypoint runs; services never do. `after_reads`: a call that only read now needs a
+        write transaction (its compensations, `compensate`): its read-only session is closed and the
+        next one writes. Without it, a session used before is an error: a committing entrypoint's reads
+        belong to its transaction."""
         if self._session is not None and not self._writes:
-            raise RuntimeError("the call read the database before its entrypoint began writing")
+            if not after_reads:
+                raise RuntimeError("the call read the database before its entrypoint began writing")
+            self._session.close()
+            self._session = None
         self._writes = True
 
     def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
         if self._session is not None:
             self._session.close()
 
@@ -199,15 +224,19 @@ class UnitOfWork:
 
     def on_failure(self, compensation: Callable[[Session], None]) -> None:
         """Run `compensation(session)` if this call fails, after its rollback, and commit it: for
-        cleanup the error must not undo (an upload's stored bytes and row, refused)."""
+        cleanup the error must not undo (an upload's stored bytes and row, refused), or a failure that
+        must leave a trace (a wrong token counted against its address). Entrypoints under
+        shared.entrypoints' `write`, `idempotent` or `read` run them."""
         self._compensations.append(compensation)
 
     def compensate(self) -> None:
-        """After a rollback: the failed call's compensations, committed in their own transaction."""
+        """After a failed call (and its rollback): its compensations, committed in a write transaction of
+        their own, also when the call only read (`begin_writes(after_reads=True)`)."""
         compensations, self._compensations = self._compensations, []
         if not compensations:
             return
         try:
+            self.begin_writes(after_reads=True)
             for compensation in compensations:
                 compensation(self.session)
             self.session.commit()
@@ -235,7 +264,7 @@ class UnitOfWork:
 
     def ping(self) -> None:
         """One round trip to the database (health checks)."""
-        self.session.execute(text("SELECT 1"))
+        self.connection.execute(text("SELECT 1"))
 
     def commit(self) -> None:
         self.session.commit()
@@ -340,12 +369,17 @@ class Database(DependencyProvider):
             self._wake = Event()
 
     def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
-        unit = UnitOfWork(self._session, self.tables, worker_ctx, self.kick)
+        unit = UnitOfWork(self._session, self._read_connection, self.tables, worker_ctx, self.kick)
         self._units[worker_ctx] = unit
         return unit
 
     def _session(self, writes: bool) -> Session:
         return self.sessionmaker() if writes else self.read_sessionmaker()
+
+    def _read_connection(self) -> Connection:
+        # The option set on the connection, not through an option engine, whose connections each build
+        # their own joined event dispatcher (bench/call_cost.py's profile).
+        return self.engine.connect().execution_options(**{_READ_ONLY: True})
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         unit = self._units.pop(worker_ctx, None)

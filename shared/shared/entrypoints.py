@@ -8,6 +8,7 @@ so the second delivery returns the first result instead of writing again.
 All expect the service to name its dependencies `db` (shared.dependencies.Database)
 and `context` (shared.dependencies.CallContext). `idempotent` commits changes that are
 harmless to repeat (first-use defaults, clearing NEW, sweeps) without a once-per-call record.
+`read` commits nothing but what a failed call leaves to do (`db.on_failure`).
 `event_handler` takes one declared event (shared.events); `every_event` every event of a
 service (the activity feed). An entrypoint module never commits by itself: these do. An
 entrypoint without one of them only reads: its session has no transaction and PostgreSQL
@@ -87,6 +88,23 @@ def idempotent(method: Callable[..., Any]) -> Callable[..., Any]:
     return write(replay=False)(method)
 
 
+def read(method: Callable[..., Any]) -> Callable[..., Any]:
+    """An RPC entrypoint that only reads (its session has no transaction, shared.dependencies), but whose
+    failure must leave a trace (a wrong token counted against its address): what it asked for with
+    `db.on_failure` commits after it failed, in a write transaction of its own. A call that succeeds
+    writes nothing and pays for no transaction."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.db.compensate()
+            raise
+
+    return run
+
+
 # How long a failed handler waits before its event goes back to the queue: nameko requeues at
 # once, and without a pause a database outage turns into a busy loop of redeliveries. The pause
 # doubles with each delivery of the same message, up to MAX_REQUEUE_PAUSE.
@@ -103,13 +121,17 @@ class NotAnEvent(Exception):
     """A message whose body is not an event: it can never be handled, so it is dead-lettered at once."""
 
 
-def _applied_once(consumer: str, method: Callable[..., Any]) -> Callable[..., Any]:
-    """Run `method(self, event)` at most once per event id: its effect and the record commit together."""
+def _applied_once(consumer: str, method: Callable[..., Any],
+                  when: Callable[[dict], bool] | None = None) -> Callable[..., Any]:
+    """Run `method(self, event)` at most once per event id: its effect and the record commit together.
+    An event `when` turns down is acknowledged without a transaction or a record."""
 
     @functools.wraps(method)
     def run(self: Any, event: Any) -> Any:
         if not isinstance(event, dict) or not event.get("id"):
             raise NotAnEvent(f"{consumer}: the message is not an event; it goes to the dead letters")
+        if when is not None and not when(event):
+            return None
         uow = self.db
         uow.begin_writes()
         try:
@@ -164,17 +186,20 @@ class PortaEventHandler(_DeadLettering, EventHandler):
         Consumer.setup(self)  # not EventHandler.setup, which would make nameko's classic queue
 
 
-def event_handler(event: EventType, **kwargs: Any) -> Callable[..., Any]:
+def event_handler(event: EventType, *, when: Callable[[dict], bool] | None = None,
+                  **kwargs: Any) -> Callable[..., Any]:
     """nameko's event_handler for one declared event, applied once per event id, and redelivered
     if it fails, up to the delivery limit (then dead-lettered). The handler gets the envelope
     (shared.events).
 
+    `when(envelope)`: whether the event concerns the handler at all, decided from the envelope alone
+    (the same answer on every delivery); one it does not concern costs no database work.
     `requeue_on_error=True`: nameko's default acks a failed handler and so drops the event.
     """
 
     def decorate(method: Callable[..., Any]) -> Callable[..., Any]:
         kwargs.setdefault("requeue_on_error", True)
-        run = _applied_once(f"event:{event.source}.{event.name}:{method.__name__}", method)
+        run = _applied_once(f"event:{event.source}.{event.name}:{method.__name__}", method, when)
         return PortaEventHandler.decorator(event.source, event.name, **kwargs)(run)
 
     return decorate
@@ -214,4 +239,4 @@ def every_event(source_service: str, queue_name: str, **kwargs: Any) -> Callable
     return decorate
 
 
-__all__ = ["write", "idempotent", "event_handler", "every_event", "requeue_pause"]
+__all__ = ["write", "idempotent", "read", "event_handler", "every_event", "requeue_pause"]

@@ -41,25 +41,21 @@ to start a service that mixes them.
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import sys
 from typing import Any
 
+import amqp
 import kombu.serialization
 from eventlet.semaphore import Semaphore
-from kombu import Connection, Producer
-from nameko.constants import (
-    AMQP_SSL_CONFIG_KEY,
-    AMQP_URI_CONFIG_KEY,
-    DEFAULT_SERIALIZER,
-    LOGIN_METHOD_CONFIG_KEY,
-    NON_PERSISTENT,
-    SERIALIZER_CONFIG_KEY,
-)
+from kombu import Connection
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT
 from nameko.exceptions import IncorrectSignature, UnserializableValueError, serialize
-from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
+from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
 from shared.errors import PortaError
+from shared.logs import ExpectedErrorsFilter
 
 CONNECT_TIMEOUT = 5.0
 
@@ -69,6 +65,8 @@ class ReplyPublisher:
 
     Worker greenthreads take turns (a green lock around a socket write of a few microseconds),
     which also keeps py-amqp's pre-publish read of the connection to one greenthread at a time.
+    A reply goes straight to py-amqp's channel: kombu's Producer would rebuild the message's
+    properties and look up its per-thread batch, an eventlet local made anew for every worker.
     """
 
     def __init__(self, amqp_uri: str, exchange: Any, ssl: Any = None, login_method: str | None = None,
@@ -77,20 +75,18 @@ class ReplyPublisher:
         self.name = name
         self._lock = Semaphore(1)
         self._connection: Connection | None = None
-        self._producer: Producer | None = None
+        self._channel: Any = None
 
     def publish(self, body: bytes | str, *, content_type: str, content_encoding: str, routing_key: str,
                 correlation_id: str | None) -> None:
-        """Send one serialised reply (`_Responder.send_response`)."""
+        """Send one serialised reply (`FastRpcConsumer.send_reply`), transient."""
+        message = amqp.Message(body, content_type=content_type, content_encoding=content_encoding,
+                               correlation_id=correlation_id, delivery_mode=NON_PERSISTENT)
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    producer = self._producer or self._connect()
-                    producer.publish(
-                        body, exchange=self.exchange, routing_key=routing_key, correlation_id=correlation_id,
-                        content_type=content_type, content_encoding=content_encoding,
-                        delivery_mode=NON_PERSISTENT, retry=False,
-                    )
+                    channel = self._channel or self._connect()
+                    channel.basic_publish(message, exchange=self.exchange.name, routing_key=routing_key)
                     return
                 except Exception:
                     # A dead or closed connection (or a channel the broker closed): start over
@@ -100,7 +96,7 @@ class ReplyPublisher:
                     if attempt == 2:
                         raise
 
-    def _connect(self) -> Producer:
+    def _connect(self) -> Any:
         connection = Connection(
             self.amqp_uri, ssl=self.ssl, login_method=self.login_method, connect_timeout=CONNECT_TIMEOUT,
             # Shows as connection_name in `rabbitmqctl list_connections client_properties`.
@@ -108,15 +104,15 @@ class ReplyPublisher:
         )
         try:
             channel = connection.channel()
-            producer = Producer(channel, self.exchange)
+            self.exchange(channel).declare()  # as kombu's Producer did: a reply needs nameko-rpc to exist
         except Exception:
             connection.release()
             raise
-        self._connection, self._producer = connection, producer
-        return producer
+        self._connection, self._channel = connection, channel
+        return channel
 
     def _discard(self) -> None:
-        connection, self._connection, self._producer = self._connection, None, None
+        connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             try:
                 connection.release()
@@ -126,31 +122,6 @@ class ReplyPublisher:
     def close(self) -> None:
         with self._lock:
             self._discard()
-
-
-class _Responder(Responder):
-    """nameko's Responder publishing via ours, serialising the reply once."""
-
-    def __init__(self, publisher: ReplyPublisher, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.publisher = publisher
-
-    def send_response(self, result: Any, exc_info: Any) -> tuple[Any, Any]:
-        """nameko 2.14.1's send_response: the reply is encoded the way the request was; a result that
-        cannot be serialised becomes an `UnserializableValueError` for the caller (and for nameko,
-        which then logs it) instead of killing the container."""
-        error = serialize(exc_info[1]) if exc_info is not None else None
-        serializer = kombu.serialization.registry.type_to_name[self.message.properties["content_type"]]
-        try:
-            content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
-        except Exception:
-            exc_info = sys.exc_info()
-            result, error = None, serialize(UnserializableValueError(result))  # always serialisable
-            content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
-        self.publisher.publish(body, content_type=content_type, content_encoding=encoding,
-                               routing_key=self.message.properties["reply_to"],
-                               correlation_id=self.message.properties.get("correlation_id"))
-        return result, exc_info
 
 
 class FastRpcConsumer(RpcConsumer):
@@ -176,18 +147,27 @@ class FastRpcConsumer(RpcConsumer):
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
         # nameko 2.14.1's RpcConsumer.handle_result, with our publisher: reply, then ack.
-        config = self.container.config
-        responder = _Responder(
-            self._reply_publisher,
-            config[AMQP_URI_CONFIG_KEY],
-            get_rpc_exchange(config),
-            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
-            message,
-            ssl=config.get(AMQP_SSL_CONFIG_KEY),
-            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
-        )
-        result, exc_info = responder.send_response(result, exc_info)
+        result, exc_info = self.send_reply(message, result, exc_info)
         self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def send_reply(self, message: Any, result: Any, exc_info: Any) -> tuple[Any, Any]:
+        """nameko 2.14.1's Responder.send_response without a Responder per call, serialising once: the
+        reply is encoded the way the request was; a result that cannot be serialised becomes an
+        `UnserializableValueError` for the caller (and for nameko, which then logs it) instead of
+        killing the container."""
+        error = serialize(exc_info[1]) if exc_info is not None else None
+        properties = message.properties
+        serializer = kombu.serialization.registry.type_to_name[properties["content_type"]]
+        try:
+            content_type, encoding, body = kombu.serialization.dumps({"result": result, "error": error}, serializer)
+        except Exception:
+            exc_info = sys.exc_info()
+            result, error = None, serialize(UnserializableValueError(result))  # always serialisable
+            content_type, encoding, body = kombu.serialization.dumps({"result": None, "error": error}, serializer)
+        self._reply_publisher.publish(body, content_type=content_type, content_encoding=encoding,
+                                      routing_key=properties["reply_to"],
+                                      correlation_id=properties.get("correlation_id"))
         return result, exc_info
 
     def stop(self) -> None:
@@ -224,10 +204,14 @@ class FastRpc(Rpc):
             raise IncorrectSignature(f"{self.method_name}(): {error}") from None
 
 
+# nameko logs each expected error as a warning with its traceback; the call's own line says enough.
+logging.getLogger("nameko.containers").addFilter(ExpectedErrorsFilter())
+
+
 def rpc(method: Any = None, **options: Any) -> Any:
     """`@rpc` or `@rpc(...)`: a FastRpc entrypoint. Domain errors are expected answers (a 404, a
-    422), so nameko logs them as warnings, not as errors: a stream of wrong link guesses must
-    not read as an incident."""
+    422), logged as the call's outcome (shared.dependencies.CallContext), not as errors with a
+    traceback: a stream of wrong link guesses must not read as an incident, nor cost one."""
     options.setdefault("expected_exceptions", (PortaError,))
     register = FastRpc.decorator(**options)
     return register(method) if method is not None else register

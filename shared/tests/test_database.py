@@ -63,6 +63,28 @@ class NotesService(PortaService):
     def touch(self) -> None:
         self.db.session.execute(insert(notes).values(body="touched"))
 
+    # The same through `db.connection` (Core, no Session): what the hottest reads use.
+
+    @rpc
+    def where_am_i_on_the_connection(self) -> dict:
+        row = self.db.connection.execute(text(
+            "SELECT pg_backend_pid() AS pid, transaction_timestamp() <> statement_timestamp() AS in_block")).one()
+        return {"pid": row.pid, "in_block": row.in_block}
+
+    @rpc
+    def sneak_a_note_on_the_connection(self, body: str) -> None:
+        self.db.connection.execute(insert(notes).values(body=body))
+
+    @rpc
+    @write
+    def add_notes_both_ways(self, body: str, fail: bool = False) -> int:
+        """One note through the session, one through the connection; -> how many notes the connection sees."""
+        self.db.session.execute(insert(notes).values(body=f"{body} (session)"))
+        self.db.connection.execute(insert(notes).values(body=f"{body} (connection)"))
+        if fail:
+            raise ValueError("no")
+        return self.db.connection.execute(select(func.count()).select_from(notes)).scalar()
+
 
 @pytest.fixture
 def engine(scratch_engine):
@@ -145,3 +167,30 @@ def test_a_connection_that_died_while_idle_is_replaced_before_a_call_uses_it(not
             time.sleep(0.02)
     monkeypatch.setattr(dependencies, "PING_AFTER_IDLE", 0.0)
     assert proxy.where_am_i()["pid"] != dead
+
+
+def test_the_connection_of_a_read_has_no_transaction_block_and_cannot_write(notes_service, engine):
+    proxy, _ = notes_service
+    assert proxy.where_am_i_on_the_connection()["in_block"] is False
+    with pytest.raises(RemoteError) as refused:
+        proxy.sneak_a_note_on_the_connection("sneaky")
+    assert "read-only transaction" in str(refused.value)
+    assert stored(engine) == []
+
+
+def test_the_connection_of_a_call_that_commits_is_its_sessions_transaction(notes_service, engine):
+    proxy, _ = notes_service
+    with pytest.raises(RemoteError):
+        proxy.add_notes_both_ways("undone", fail=True)
+    assert stored(engine) == []
+    assert proxy.add_notes_both_ways("kept") == 2  # it sees the session's uncommitted note
+    assert stored(engine) == ["kept (session)", "kept (connection)"]
+
+
+def test_the_connection_of_a_read_goes_back_to_the_pool_without_autocommit(notes_service, engine):
+    proxy, _ = notes_service
+    read_on = proxy.where_am_i_on_the_connection()["pid"]
+    with pytest.raises(RemoteError):
+        proxy.add_note_then_fail("undone")
+    assert proxy.add_note("kept") == read_on
+    assert stored(engine) == ["kept"]

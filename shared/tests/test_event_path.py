@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
 from shared.dependencies import Database
-from shared.entrypoints import event_handler, write
+from shared.entrypoints import event_handler, read, write
 from shared.events import EventLog, InvalidEvent, declare, envelope
 from shared.outbox import OutboxRelay, messaging_tables
 from shared.rpc import rpc
@@ -98,6 +98,14 @@ class EmitterService(PortaService):
     def fail_with_cleanup(self, name: str) -> None:
         self.db.session.execute(insert(things).values(name=name))
         self.db.on_failure(lambda session: session.execute(insert(things).values(name=f"cleaned {name}")))
+        raise ValueError("no")
+
+    @rpc
+    @read
+    def look_then_fail(self, name: str) -> int:
+        """Reads (no transaction), then fails, leaving a write to its compensation."""
+        seen = self.db.session.scalar(select(func.count()).select_from(things))
+        self.db.on_failure(lambda session: session.execute(insert(things).values(name=f"{name} after {seen}")))
         raise ValueError("no")
 
 
@@ -249,6 +257,14 @@ def test_a_failed_write_commits_only_its_compensation(container_factory, config,
         emitter.fail_with_cleanup("h")
     with engine.connect() as conn:
         assert conn.scalars(select(things.c.name)).all() == ["cleaned h"]
+
+
+def test_a_failed_read_commits_its_compensation_in_a_write_transaction_of_its_own(container_factory, config, engine):
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10) as emitter, pytest.raises(Exception, match="ValueError"):
+        emitter.look_then_fail("i")
+    with engine.connect() as conn:
+        assert conn.scalars(select(things.c.name)).all() == ["i after 0"]
 
 
 def test_a_declared_event_checks_its_payload_without_a_broker():
