@@ -10,6 +10,8 @@ into crm's database (ClientFirm). Reports, per size: the time the request took t
 second either way), the time until the job says `done` and the CPU the system spent per thread; then the
 ratio of the large job's time (and CPU) to the small one's (target: at most 11 for 10x the accounts), and as
 the same-run baseline the rate of threads started one request at a time through `POST /accounts/{id}/chats`.
+While each job runs it reads the job's progress every 0.2 s and reports those reads' p50/p99/max and any 5xx
+(target: none; the gateway's own RPC timeout, 10 s), against the same read on the idle system after the job.
 """
 from __future__ import annotations
 
@@ -42,7 +44,6 @@ def start_stack() -> Stack:
     """bench/bulk_access.py's Stack, with the stream process on a free port and its hand-off socket."""
     os.environ["PORTA_STREAM_PORT"] = str(environment.free_port())
     os.environ["PORTA_STREAM_HANDOFF"] = str(Path(tempfile.mkdtemp(prefix="porta-bench-stream-")) / "stream.sock")
-    os.environ.setdefault("PORTA_RPC_TIMEOUT", "60")  # progress reads and crm calls while batches fill the workers
     stack = Stack()
     stack.start()
     return stack
@@ -140,23 +141,46 @@ def cpu_seconds(stack: Stack) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def bulk_job(stack: Stack, firm: ClientFirm, accounts: list[str]) -> dict[str, float]:
+def bulk_job(stack: Stack, firm: ClientFirm, accounts: list[str]) -> dict[str, Any]:
+    """One job of `accounts`: the request, the job until `done` (its progress read every 0.2 s meanwhile, each
+    read timed), then `IDLE_READS` reads of the finished job's progress with nothing running."""
     http = firm.session()
     load, cpu = os.getloadavg()[0], cpu_seconds(stack)
     started = time.perf_counter()
     job = ok(http.post(f"{firm.url}/api/v1/chats/bulk", timeout=60, json={
         "account_ids": accounts, "subject": "Documents for [ACCOUNT_NAME]", "body": "Dear [CONTACT_FIRST_NAME], ..."}))
     answered = time.perf_counter() - started
+    reads, errors = [], 0
     while job["status"] != "done":
         time.sleep(0.2)
+        asked = time.perf_counter()
         progress = http.get(f"{firm.url}/api/v1/chats/bulk/{job['id']}", timeout=120)
-        if progress.status_code < 500:  # a 504 while every chats worker makes threads: ask again
-            job = ok(progress)
+        reads.append(time.perf_counter() - asked)
+        if progress.status_code >= 500:  # a 504: the gateway gave up waiting for chats; ask again
+            errors += 1
+            continue
+        job = ok(progress)
     finished = time.perf_counter() - started
     if job["failed"]:
         raise RuntimeError(f"{job['failed']} accounts failed: {job['failures'][:3]}")
+    cpu_ms = 1000 * (cpu_seconds(stack) - cpu) / len(accounts)
+    load_after = os.getloadavg()[0]
+    stack.settle(timeout=600)
+    idle = []
+    for _ in range(IDLE_READS):
+        asked = time.perf_counter()
+        ok(http.get(f"{firm.url}/api/v1/chats/bulk/{job['id']}", timeout=30))
+        idle.append(time.perf_counter() - asked)
     return {"answered_s": answered, "done_s": finished, "threads_per_s": len(accounts) / finished,
-            "cpu_ms": 1000 * (cpu_seconds(stack) - cpu) / len(accounts), "load": (load, os.getloadavg()[0])}
+            "cpu_ms": cpu_ms, "load": (load, load_after), "reads": reads, "read_errors": errors, "idle_reads": idle}
+
+
+IDLE_READS = 30
+
+
+def quantile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def one_by_one(stack: Stack, firm: ClientFirm, accounts: list[str]) -> dict[str, float]:
@@ -206,6 +230,10 @@ def main() -> None:
                   f"({result['threads_per_s'] / baseline['threads_per_s']:.2f}x the baseline), "
                   f"{result['cpu_ms']:5.1f} ms CPU/thread; load average {result['load'][0]:.1f} -> "
                   f"{result['load'][1]:.1f}")
+            reads, idle_p50 = result["reads"], statistics.median(result["idle_reads"])
+            print(f"{'':7}progress read while it ran ({len(reads)}): p50 {1000 * statistics.median(reads):.0f} ms "
+                  f"({statistics.median(reads) / idle_p50:.1f}x idle), p99 {1000 * quantile(reads, 0.99):.0f} ms, "
+                  f"max {1000 * max(reads):.0f} ms, 5xx: {result['read_errors']}; idle p50 {1000 * idle_p50:.1f} ms")
         ratio = large["done_s"] / small["done_s"]
         cpu_ratio = (large["cpu_ms"] * args.large) / (small["cpu_ms"] * args.small)
         print(f"large/small time: {ratio:.2f} for {args.large / args.small:.0f}x the accounts "

@@ -27,9 +27,12 @@ from shared.contracts.chats import BULK_BATCH_QUEUED, BULK_FAILURES_SHOWN
 from shared.errors import NotFound, PortaError, ValidationFailed
 from shared.events import EventLog
 
-# Small batches: a batch holds one of the instance's workers (nameko's max_workers, shared with its RPCs)
-# for its whole length, so RPCs such as the job's own progress still find a worker soon.
+# A batch holds one of the instance's workers (nameko's max_workers, shared with its RPCs) for its whole
+# length; small batches let a job's work spread over instances and resume after a crash with little redone.
 BATCH_SIZE = 25
+# Batches one instance runs at a time (shared.worker_limits): the other workers stay free for its RPCs,
+# such as the job's own progress, however many batches wait. Two keep chats and crm both busy.
+BATCH_WORKERS = 2
 NO_SUCH_JOB = "No such bulk message."
 
 

@@ -54,8 +54,9 @@ from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.events import EventLog
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 from shared.service import PortaService
+from shared.worker_limits import limit_workers
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class ChatsService(PortaService):
         return found
 
     def _dump_thread(self, thread: Thread, caller: Caller) -> dict:
-        return ThreadSchema().dump(threads.view(self.db.session, thread, "client" if caller.client else "staff"))
+        return schema(ThreadSchema).dump(threads.view(self.db.session, thread, "client" if caller.client else "staff"))
 
     # -- threads ---------------------------------------------------------------------------------------
 
@@ -137,7 +138,7 @@ class ChatsService(PortaService):
         caller = authorize(self.crm, principal, account_id)
         now, events = self.clock(), EventLog()
         if caller.client:
-            data = validated(PortalThreadCreateSchema(), payload)
+            data = validated(schema(PortalThreadCreateSchema), payload)
             if not (caller.portal_settings or {}).get("clients_create_chats"):
                 raise Forbidden("The firm does not let clients start chats.")
             audience = threads.Audience(account_name=caller.account.get("name", ""), firm_name="",
@@ -145,7 +146,7 @@ class ChatsService(PortaService):
             composed = {"subject": data["subject"], "body": data["body"], "tasks": [], "reminders": None}
             job_ids: list[uuid.UUID] = []
         else:
-            data = validated(ThreadCreateSchema(), payload)
+            data = validated(schema(ThreadCreateSchema), payload)
             audience = self._audience(caller.firm_id, caller.account_id)
             template = (templates.get(self.db.session, caller.firm_id, data["template_id"])
                         if data["template_id"] else None)
@@ -162,12 +163,13 @@ class ChatsService(PortaService):
 
     @rpc
     def list_threads(self, account_id: str, query: dict) -> dict:
-        params = validated(ThreadQuerySchema(), query)
+        params = validated(schema(ThreadQuerySchema), query)
         caller = authorize(self.crm, self._principal(), account_id)
         items, cursor = threads.list_threads(self.db.session, caller.firm_id, caller.account_id, params["archived"],
                                              params["limit"], params["cursor"])
         side = "client" if caller.client else "staff"
-        return ThreadPageSchema().dump({"items": threads.views(self.db.session, items, side), "next_cursor": cursor})
+        return schema(ThreadPageSchema).dump({"items": threads.views(self.db.session, items, side),
+                                              "next_cursor": cursor})
 
     @rpc
     def get_thread(self, thread_id: str, account_id: str | None = None) -> dict:
@@ -195,7 +197,7 @@ class ChatsService(PortaService):
     @rpc
     @write
     def set_reminders(self, thread_id: str, payload: dict) -> dict:
-        data = validated(RemindersPutSchema(), payload)
+        data = validated(schema(RemindersPutSchema), payload)
         thread, caller = self._thread(thread_id, staff_only=True, lock=True)
         events = EventLog()
         threads.set_reminders(self.db.session, thread, data, self.clock(), events)
@@ -209,19 +211,19 @@ class ChatsService(PortaService):
     def list_messages(self, thread_id: str, query: dict, account_id: str | None = None) -> dict:
         """Newest first. A staff member's read marks the client's messages read (`unread` on his side);
         a client marks the staff's read with `mark_read` (the portal's `POST chats/{id}/read`)."""
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         thread, caller = self._thread(thread_id, account_id)
         if not caller.client:
             events = EventLog()
             threads.mark_read(self.db.session, thread, self._author(caller), self.clock(), events)
             self.db.emit_all(events)
         items, cursor = threads.list_messages(self.db.session, thread, params["limit"], params["cursor"])
-        return MessagePageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(MessagePageSchema).dump({"items": items, "next_cursor": cursor})
 
     @rpc
     @write
     def post_message(self, thread_id: str, payload: dict, account_id: str | None = None) -> dict:
-        data = validated(MessageCreateSchema(), payload)
+        data = validated(schema(MessageCreateSchema), payload)
         thread, caller = self._thread(thread_id, account_id, lock=True)
         author = self._author(caller)
         audience = (threads.Audience(account_name="", firm_name="", clients_create_chats=False,
@@ -232,7 +234,7 @@ class ChatsService(PortaService):
         message = threads.post(self.db.session, thread, author, data["body"], documents, audience, self.clock(),
                                events)
         self.db.emit_all(events)
-        return MessageSchema().dump(message)
+        return schema(MessageSchema).dump(message)
 
     @rpc
     @write
@@ -250,7 +252,7 @@ class ChatsService(PortaService):
     def attachment_target(self, thread_id: str, query: dict) -> dict:
         """Before the gateway streams an attachment into documents: the thread's account, once the folder is
         found client-visible and the caller may upload -> `{account_id, folder_id}`."""
-        data = validated(AttachmentQuerySchema(), query)
+        data = validated(schema(AttachmentQuerySchema), query)
         thread, caller = self._thread(thread_id, staff_only=True, right="manage_documents")
         folders = self.documents.list_folders(account_id=str(thread.account_id))["items"]
         folder = next((f for f in folders if f["id"] == str(data["folder_id"])), None)
@@ -263,10 +265,10 @@ class ChatsService(PortaService):
 
     @rpc
     def list_thread_documents(self, thread_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         thread, _ = self._thread(thread_id, staff_only=True)
         items, cursor = threads.list_documents(self.db.session, thread, params["limit"], params["cursor"])
-        return ThreadDocumentPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(ThreadDocumentPageSchema).dump({"items": items, "next_cursor": cursor})
 
     @event_handler(DOCUMENT_DELETED)
     def on_document_deleted(self, event: dict) -> None:
@@ -289,24 +291,24 @@ class ChatsService(PortaService):
     @rpc
     @write
     def add_task(self, thread_id: str, payload: dict) -> dict:
-        data = validated(TaskCreateSchema(), payload)
+        data = validated(schema(TaskCreateSchema), payload)
         thread, _ = self._thread(thread_id, staff_only=True, lock=True)
         events = EventLog()
         task = threads.add_task(self.db.session, thread, data["title"], self.clock(), events)
         self.db.emit_all(events)
-        return TaskSchema().dump(task)
+        return schema(TaskSchema).dump(task)
 
     @rpc
     @write
     def update_task(self, thread_id: str, task_id: str, payload: dict, account_id: str | None = None) -> dict:
         """Staff rename and tick; a client only ticks and unticks (`{done}`)."""
         thread, caller = self._thread(thread_id, account_id, lock=True)
-        data = validated(PortalTaskPatchSchema() if caller.client else TaskPatchSchema(), payload)
+        data = validated(schema(PortalTaskPatchSchema) if caller.client else schema(TaskPatchSchema), payload)
         task = threads.get_task(self.db.session, thread, parse_id(task_id, "task"))
         events = EventLog()
         threads.update_task(self.db.session, thread, task, data, self._author(caller), self.clock(), events)
         self.db.emit_all(events)
-        return TaskSchema().dump(task)
+        return schema(TaskSchema).dump(task)
 
     @rpc
     @write
@@ -321,7 +323,7 @@ class ChatsService(PortaService):
     def list_tasks(self, query: dict, account_id: str | None = None) -> dict:
         """Client tasks across threads with progress: a staff member's over the accounts he sees (or one
         of them, `query.account_id`); a client's over the account his portal path names."""
-        params = validated(TaskQuerySchema(), query)
+        params = validated(schema(TaskQuerySchema), query)
         principal = self._principal()
         account = account_id if account_id is not None else params["account_id"]
         if principal.kind == "client" and account is None:
@@ -334,7 +336,7 @@ class ChatsService(PortaService):
             accounts = None if visible["all"] else {uuid.UUID(i) for i in visible["ids"]}
         items, cursor, overall = threads.list_tasks(self.db.session, uuid.UUID(principal.firm_id), accounts,
                                                     params["done"], params["limit"], params["cursor"])
-        return TaskPageSchema().dump({"items": items, "next_cursor": cursor, "progress": overall})
+        return schema(TaskPageSchema).dump({"items": items, "next_cursor": cursor, "progress": overall})
 
     # -- templates -------------------------------------------------------------------------------------
 
@@ -344,28 +346,28 @@ class ChatsService(PortaService):
     @rpc
     @write
     def create_template(self, payload: dict) -> dict:
-        data = validated(TemplateCreateSchema(), payload)
-        return TemplateSchema().dump(templates.create(self.db.session, self._staff_firm(), data, self.clock()))
+        data = validated(schema(TemplateCreateSchema), payload)
+        return schema(TemplateSchema).dump(templates.create(self.db.session, self._staff_firm(), data, self.clock()))
 
     @rpc
     def list_templates(self, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         items, cursor = templates.list_templates(self.db.session, self._staff_firm(), params["limit"],
                                                  params["cursor"])
-        return TemplatePageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(TemplatePageSchema).dump({"items": items, "next_cursor": cursor})
 
     @rpc
     def get_template(self, template_id: str) -> dict:
-        return TemplateSchema().dump(templates.get(self.db.session, self._staff_firm(),
+        return schema(TemplateSchema).dump(templates.get(self.db.session, self._staff_firm(),
                                                    parse_id(template_id, "chat template")))
 
     @rpc
     @write
     def update_template(self, template_id: str, payload: dict) -> dict:
-        data = validated(TemplatePatchSchema(), payload)
+        data = validated(schema(TemplatePatchSchema), payload)
         template = templates.get(self.db.session, self._staff_firm(), parse_id(template_id, "chat template"),
                                  lock=True)
-        return TemplateSchema().dump(templates.update(self.db.session, template, data, self.clock()))
+        return schema(TemplateSchema).dump(templates.update(self.db.session, template, data, self.clock()))
 
     @rpc
     @write
@@ -379,14 +381,14 @@ class ChatsService(PortaService):
     @rpc
     def get_chat_settings(self) -> dict:
         self._principal().require_staff()
-        return ChatSettingsSchema().dump(self.crm.get_portal_settings())
+        return schema(ChatSettingsSchema).dump(self.crm.get_portal_settings())
 
     @rpc
     def update_chat_settings(self, payload: dict) -> dict:
         """Owner and admins (crm decides); crm records each change in the activity feed."""
-        data = validated(ChatSettingsPatchSchema(), payload)
+        data = validated(schema(ChatSettingsPatchSchema), payload)
         self._principal().require_staff()
-        return ChatSettingsSchema().dump(self.crm.update_portal_settings(payload=data))
+        return schema(ChatSettingsSchema).dump(self.crm.update_portal_settings(payload=data))
 
     # -- the reminder scheduler ------------------------------------------------------------------------
 
@@ -409,13 +411,13 @@ class ChatsService(PortaService):
     def start_bulk(self, payload: dict) -> dict:
         """One thread per account, made in the background: the job (`queued`) and its batches' events."""
         staff = self._principal().require_staff()
-        data = validated(BulkCreateSchema(), payload)
+        data = validated(schema(BulkCreateSchema), payload)
         job, events = bulk.create(self.db.session, firm_id=uuid.UUID(staff.firm_id),
                                   created_by=uuid.UUID(staff.user_id), account_ids=data["account_ids"],
                                   subject=data["subject"], body=data["body"], template_id=data["template_id"],
                                   now=self.clock())
         self.db.emit_all(events)
-        return BulkJobSchema().dump(bulk.view(self.db.session, job))
+        return schema(BulkJobSchema).dump(bulk.view(self.db.session, job))
 
     @rpc
     def get_bulk(self, job_id: str) -> dict:
@@ -424,8 +426,9 @@ class ChatsService(PortaService):
         job = bulk.get_job(self.db.session, uuid.UUID(staff.firm_id), parse_id(job_id, "bulk message"))
         if str(job.created_by) != staff.user_id and self.crm.me()["role"] not in ("owner", "admin"):
             raise NotFound(bulk.NO_SUCH_JOB)
-        return BulkJobSchema().dump(bulk.view(self.db.session, job))
+        return schema(BulkJobSchema).dump(bulk.view(self.db.session, job))
 
+    @limit_workers(bulk.BATCH_WORKERS)
     @event_handler(BULK_BATCH_QUEUED)
     def on_bulk_batch_queued(self, event: dict) -> None:
         """Make one batch's threads, as the staff member who started the job (the event carries his call's

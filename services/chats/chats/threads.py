@@ -35,6 +35,7 @@ from shared.contracts.chats import (
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.events import EventLog
 from shared.paging import newest_first
+from shared.schemas import schema
 
 NO_SUCH_THREAD = "No such thread."
 NO_CLIENTS = ("The account has no client with an activated portal account, so nobody could read this chat: "
@@ -75,7 +76,7 @@ class Audience:
 
     def client_email(self) -> dict[str, Any]:
         """ClientEmailSchema: whom to email about a staff message or a reminder."""
-        return ClientEmailSchema().dump({
+        return schema(ClientEmailSchema).dump({
             "firm_name": self.firm_name, "account_name": self.account_name, "email_content": self.chat_email_content,
             "recipients": [{"user_id": c["user_id"], "email": c["email"], "first_name": c.get("first_name")}
                            for c in self.clients]})
@@ -204,23 +205,23 @@ def list_documents(session: Session, thread: Thread, limit: int, cursor: str | N
 
 
 def thread_event(thread: Thread) -> dict[str, Any]:
-    return ThreadEventSchema().dump({"id": thread.id, "account_id": thread.account_id, "subject": thread.subject,
+    return schema(ThreadEventSchema).dump({"id": thread.id, "account_id": thread.account_id, "subject": thread.subject,
                                      "archived": thread.archived, "job_ids": thread.job_ids or [],
                                      "last_message_at": thread.last_message_at, "created_at": thread.created_at})
 
 
 def message_event(message: Message) -> dict[str, Any]:
-    return MessageEventSchema().dump(message)
+    return schema(MessageEventSchema).dump(message)
 
 
 def task_event(task: Task) -> dict[str, Any]:
-    return TaskEventSchema().dump(task)
+    return schema(TaskEventSchema).dump(task)
 
 
 def progress(session: Session, thread: Thread) -> dict[str, int]:
     done, total = session.execute(
         select(func.count().filter(Task.done.is_(True)), func.count()).where(Task.thread_id == thread.id)).one()
-    return ProgressSchema().dump({"done": done, "total": total})
+    return schema(ProgressSchema).dump({"done": done, "total": total})
 
 
 # -- writing ----------------------------------------------------------------------------------------------
@@ -329,7 +330,7 @@ def _iso(moment: datetime) -> str:
 
 def _thread_updated(thread: Thread, changed: list[str], log: EventLog) -> None:
     log.add(THREAD_UPDATED, {"thread": thread_event(thread), "changed": changed,
-                             "reminders": RemindersSchema().dump(reminders_of(thread))},
+                             "reminders": schema(RemindersSchema).dump(reminders_of(thread))},
             firm_id=thread.firm_id, account_id=thread.account_id)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from chats import threads
-from chats.models import Template, Thread
+from chats.models import BulkJob, Template, Thread
 from chats.rendering import Member
 from chats.service import ChatsService
 
@@ -88,9 +88,11 @@ def firm() -> str:
 
 @pytest.fixture
 def firm_rows_removed(chats_engine: Engine, firm_id: uuid.UUID) -> Iterator[None]:
-    """Service tests commit for real: the firm's threads (and with them messages, tasks) go afterwards."""
+    """Service tests commit for real: the firm's threads (and with them messages, tasks), templates and bulk
+    jobs (with their items) go afterwards."""
     yield
     with chats_engine.begin() as connection:
+        connection.execute(delete(BulkJob).where(BulkJob.firm_id == firm_id))
         connection.execute(delete(Thread).where(Thread.firm_id == firm_id))
         connection.execute(delete(Template).where(Template.firm_id == firm_id))
 
@@ -109,10 +111,10 @@ class Running:
     calls: list[Any] = field(default_factory=list)
 
     @contextlib.contextmanager
-    def as_user(self, kind: str = "staff", user_id: uuid.UUID | None = None) -> Iterator[Any]:
+    def as_user(self, kind: str = "staff", user_id: uuid.UUID | None = None, timeout: float = 10) -> Iterator[Any]:
         caller = {"firm_id": str(self.firm_id), "user_id": str(user_id or (STAFF_ID if kind == "staff" else CLIENT_ID)),
                   "user_kind": kind}
-        with ServiceRpcProxy("chats", self.config, timeout=10, context_data=caller) as proxy:
+        with ServiceRpcProxy("chats", self.config, timeout=timeout, context_data=caller) as proxy:
             yield proxy
 
 
