@@ -206,7 +206,7 @@ def main() -> None:
         rows = [
             Row("A", "raw AMQP request/reply (BASELINE round trip)", lambda _: raw.call(), False),
             Row("S", "SELECT 1, psycopg2, autocommit (BASELINE db)", select1, False),
-            Row("H", "crm.health (one SELECT 1 through the session)", crm_call("health"), True),
+            Row("H", "crm.health (one SELECT 1 on its connection)", crm_call("health"), True),
             Row("F", "crm.describe_firm (one primary-key read) SUBJECT", crm_call("describe_firm", firm_id=firm_id),
                 True),
         ]

@@ -58,7 +58,7 @@ from shared.entrypoints import idempotent, write
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import validated
+from shared.schemas import schema, validated
 from shared.service import PortaService
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class BillingService(PortaService):
 
     def _answer(self, invoice: Invoice) -> dict:
         """A write's reply: no url, as a stored (replayable) reply must not hold the link's token."""
-        return InvoiceSchema().dump(self._fields(invoice))
+        return schema(InvoiceSchema).dump(self._fields(invoice))
 
     def _with_urls(self, firm_id: uuid.UUID, found: list[Invoice]) -> list[dict]:
         """Each invoice with its pay link (the links service keeps the token sealed); null when not live."""
@@ -122,7 +122,7 @@ class BillingService(PortaService):
     @write
     def create_invoice(self, account_id: str, payload: dict) -> dict:
         """A draft of the account: no number, no money moved."""
-        data = validated(InvoiceCreateSchema(), payload)
+        data = validated(schema(InvoiceCreateSchema), payload)
         caller = self._account(account_id, "manage_billing")
         invoice = invoices.draft(self.db.session, caller.firm_id, caller.account_id, data, caller.user_id)
         return self._answer(invoice)
@@ -130,7 +130,7 @@ class BillingService(PortaService):
     @rpc
     @write
     def update_invoice(self, invoice_id: str, payload: dict) -> dict:
-        data = validated(InvoicePatchSchema(), payload)
+        data = validated(schema(InvoicePatchSchema), payload)
         invoice, _ = self._invoice(invoice_id, "manage_billing")
         invoice = invoices.get(self.db.session, invoice.firm_id, invoice.id, lock=True)
         return self._answer(invoices.update_draft(self.db.session, invoice, data))
@@ -138,15 +138,15 @@ class BillingService(PortaService):
     @rpc
     def get_invoice(self, invoice_id: str) -> dict:
         invoice, caller = self._invoice(invoice_id)
-        return InvoiceSchema().dump(self._with_urls(caller.firm_id, [invoice])[0])
+        return schema(InvoiceSchema).dump(self._with_urls(caller.firm_id, [invoice])[0])
 
     @rpc
     def list_invoices(self, account_id: str, query: dict) -> dict:
-        params = validated(InvoiceQuerySchema(), query)
+        params = validated(schema(InvoiceQuerySchema), query)
         caller = self._account(account_id)
         found, cursor = invoices.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                   params["status"], params["limit"], params["cursor"])
-        return InvoicePageSchema().dump({"items": self._with_urls(caller.firm_id, found), "next_cursor": cursor})
+        return schema(InvoicePageSchema).dump({"items": self._with_urls(caller.firm_id, found), "next_cursor": cursor})
 
     @rpc
     @write
@@ -192,10 +192,10 @@ class BillingService(PortaService):
         return self._pdf(invoice)
 
     def _pdf(self, invoice: Invoice) -> dict:
-        fields = InvoiceSchema().dump(self._fields(invoice))
+        fields = schema(InvoiceSchema).dump(self._fields(invoice))
         firm_name = self.crm.describe_firm(firm_id=str(invoice.firm_id))["name"]
         content = pdf.render(fields, firm_name, invoice.billed_to or "")
-        return InvoicePdfSchema().dump({"filename": pdf.filename(fields), "content_type": "application/pdf",
+        return schema(InvoicePdfSchema).dump({"filename": pdf.filename(fields), "content_type": "application/pdf",
                                         "content_base64": base64.b64encode(content).decode()})
 
     @rpc
@@ -210,7 +210,7 @@ class BillingService(PortaService):
     @write
     def record_offline_payment(self, invoice_id: str, payload: dict, idempotency_key: str | None = None) -> dict:
         """Money staff received (cash, check, bank transfer, other) on an issued invoice."""
-        data = validated(PaymentCreateSchema(), payload)
+        data = validated(schema(PaymentCreateSchema), payload)
         invoice, caller = self._invoice(invoice_id, "manage_billing")
         replay = idempotency.begin(self.db.session, caller.firm_id, idempotency_key,
                                    idempotency.fingerprint("record_offline_payment", invoice.id, payload))
@@ -225,7 +225,7 @@ class BillingService(PortaService):
     def payment_recorded(self, payment: Payment) -> dict:
         """After `ledger.record_payment` or `ledger.record_credit`: the `payment_recorded` event (the payment
         confirmation email, the firm's Inbox+) and the payment as PaymentSchema dumps it."""
-        answer = PaymentSchema().dump(self._payment_fields(payment))
+        answer = schema(PaymentSchema).dump(self._payment_fields(payment))
         invoice = invoices.of_payment(self.db.session, payment)
         self._emit_payment(PAYMENT_RECORDED, payment, invoice, answer)
         return answer
@@ -235,20 +235,20 @@ class BillingService(PortaService):
         invoice, _ = self._invoice(invoice_id)
         found = ledger.payments_of(self.db.session, invoice)
         refunds = ledger.refunded_of(self.db.session, [p.id for p in found])
-        return PaymentPageSchema().dump({"items": [self._payment_fields(p, refunds[p.id]) for p in found],
+        return schema(PaymentPageSchema).dump({"items": [self._payment_fields(p, refunds[p.id]) for p in found],
                                          "next_cursor": None})
 
     @rpc
     def get_payment(self, payment_id: str) -> dict:
         payment, _ = self._payment(payment_id)
-        return PaymentSchema().dump(self._payment_fields(payment))
+        return schema(PaymentSchema).dump(self._payment_fields(payment))
 
     @rpc
     @write
     def refund_payment(self, payment_id: str, payload: dict, idempotency_key: str | None = None) -> dict:
         """Part or all of a payment back; never more than was paid and not refunded (422). Recorded on the
         ledger; giving the money back through a provider is the payments module's."""
-        data = validated(RefundCreateSchema(), payload)
+        data = validated(schema(RefundCreateSchema), payload)
         payment, caller = self._payment(payment_id, "manage_billing")
         replay = idempotency.begin(self.db.session, caller.firm_id, idempotency_key,
                                    idempotency.fingerprint("refund_payment", payment.id, payload))
@@ -261,8 +261,8 @@ class BillingService(PortaService):
 
     def refund_recorded(self, payment: Payment, entry: LedgerEntry) -> dict:
         """After `ledger.refund`: the `payment_refunded` event (the refund notice) and RefundResultSchema's answer."""
-        payment_answer = PaymentSchema().dump(self._payment_fields(payment))
-        refund = RefundSchema().dump(_refund_fields(entry))
+        payment_answer = schema(PaymentSchema).dump(self._payment_fields(payment))
+        refund = schema(RefundSchema).dump(_refund_fields(entry))
         invoice = invoices.of_payment(self.db.session, payment)
         self._emit_payment(PAYMENT_REFUNDED, payment, invoice, payment_answer, refund=refund)
         return {"refund": refund, "payment": payment_answer}  # RefundResultSchema, each part dumped already
@@ -272,7 +272,8 @@ class BillingService(PortaService):
     @rpc
     def get_credit(self, account_id: str) -> dict:
         caller = self._account(account_id)
-        return CreditSchema().dump({"balances": self._balances(caller.firm_id, caller.account_id), "payment": None})
+        balances = self._balances(caller.firm_id, caller.account_id)
+        return schema(CreditSchema).dump({"balances": balances, "payment": None})
 
     def _balances(self, firm_id: uuid.UUID, account_id: uuid.UUID) -> list[dict]:
         return [{"currency": c, "amount": a} for c, a in ledger.credit_balances(self.db.session, firm_id,
@@ -282,7 +283,7 @@ class BillingService(PortaService):
     @write
     def record_prepayment(self, account_id: str, payload: dict, idempotency_key: str | None = None) -> dict:
         """A prepayment staff received offline: the account's credit in that currency grows."""
-        data = validated(CreditCreateSchema(), payload)
+        data = validated(schema(CreditCreateSchema), payload)
         caller = self._account(account_id, "manage_billing")
         replay = idempotency.begin(self.db.session, caller.firm_id, idempotency_key,
                                    idempotency.fingerprint("record_prepayment", caller.account_id, payload))
@@ -299,11 +300,11 @@ class BillingService(PortaService):
     @rpc
     def list_ledger(self, account_id: str, query: dict) -> dict:
         """Every entry of the account, oldest first."""
-        params = validated(LedgerQuerySchema(), query)
+        params = validated(schema(LedgerQuerySchema), query)
         caller = self._account(account_id)
         rows, cursor = ledger.entries(self.db.session, caller.firm_id, caller.account_id, params["limit"],
                                       params["cursor"])
-        return LedgerPageSchema().dump({"items": rows, "next_cursor": cursor})
+        return schema(LedgerPageSchema).dump({"items": rows, "next_cursor": cursor})
 
     # -- the pay link (the person with the link, through the gateway) ----------------------------
 
@@ -321,7 +322,7 @@ class BillingService(PortaService):
         """What the pay page shows: the invoice, what is due, and whether it still takes money."""
         invoice = self.linked_invoice(token, address)
         amounts = ledger.amounts_of(self.db.session, invoice)
-        return PublicInvoiceSchema().dump({**invoices.as_fields(invoice, amounts), "firm_id": invoice.firm_id,
+        return schema(PublicInvoiceSchema).dump({**invoices.as_fields(invoice, amounts), "firm_id": invoice.firm_id,
                                            "payable": invoices.payable(invoice, amounts)})
 
     @rpc
@@ -386,7 +387,7 @@ class BillingService(PortaService):
         if "manage_billing" not in self.crm.me()["rights"]:
             raise Forbidden("This needs the `manage_billing` right.")
         row = payments.settings_of(self.db.session, uuid.UUID(staff.firm_id))
-        return PaymentSettingsSchema().dump(payments.describe_settings(row, self._installation()))
+        return schema(PaymentSettingsSchema).dump(payments.describe_settings(row, self._installation()))
 
     @rpc
     @write
@@ -395,10 +396,10 @@ class BillingService(PortaService):
         staff = self._staff()
         if self.crm.me()["role"] not in ("owner", "admin"):
             raise Forbidden("Only the firm's owner and admins may change where payments go.")
-        data = validated(PaymentSettingsUpdateSchema(), payload)
+        data = validated(schema(PaymentSettingsUpdateSchema), payload)
         row = payments.update_settings(self.db.session, uuid.UUID(staff.firm_id), data, self._installation(),
                                        uuid.UUID(staff.user_id))
-        return PaymentSettingsSchema().dump(payments.describe_settings(row, self._installation()))
+        return schema(PaymentSettingsSchema).dump(payments.describe_settings(row, self._installation()))
 
     @rpc
     def describe_pay_link(self, token: str, address: str) -> dict:
@@ -406,7 +407,7 @@ class BillingService(PortaService):
         invoice = self.linked_invoice(token, address)
         row = payments.settings_of(self.db.session, invoice.firm_id)
         installation = self._installation()
-        return PayLinkSchema().dump({"invoice": self._public_invoice(invoice), "payment": {
+        return schema(PayLinkSchema).dump({"invoice": self._public_invoice(invoice), "payment": {
             "provider": payments.provider_name(row, installation), "test_mode": installation.test_mode}})
 
     @rpc
@@ -414,7 +415,7 @@ class BillingService(PortaService):
     def pay_invoice_link(self, token: str, address: str, payload: dict, idempotency_key: str | None = None) -> dict:
         """Whoever holds the pay link pays (partly): 201 `{payment, invoice}` or `{checkout_url}`."""
         invoice = self.linked_invoice(token, address)
-        data = validated(OnlinePaymentCreateSchema(), payload)
+        data = validated(schema(OnlinePaymentCreateSchema), payload)
         return self._pay_invoice(invoice, data, idempotency_key, "pay_invoice_link",
                                  f"{self.settings.base_url}/p/{token}")
 
@@ -428,7 +429,7 @@ class BillingService(PortaService):
         outcome = payments.pay_invoice(self.db.session, invoice, data, provider, return_url=return_url)
         if outcome.payment is not None:
             self.payment_recorded(outcome.payment)
-        answer = PaymentResultSchema().dump({
+        answer = schema(PaymentResultSchema).dump({
             "payment": outcome.payment, "invoice": self._public_invoice(invoice) if outcome.payment else None,
             "checkout_url": outcome.checkout.checkout_url if outcome.checkout else None})
         idempotency.finish(self.db.session, invoice.firm_id, idempotency_key, answer)
@@ -441,17 +442,18 @@ class BillingService(PortaService):
     @rpc
     def list_portal_invoices(self, account_id: str, query: dict) -> dict:
         """The account's issued invoices (never drafts), newest first, as their payer sees them."""
-        params = validated(InvoiceQuerySchema(), query)
+        params = validated(schema(InvoiceQuerySchema), query)
         caller = self._client(account_id)
         found, cursor = payments.issued_invoices(self.db.session, caller.firm_id, caller.account_id,
                                                  params["status"], params["limit"], params["cursor"])
-        return PortalInvoicePageSchema().dump({"items": [self._public_invoice(i) for i in found],
+        return schema(PortalInvoicePageSchema).dump({"items": [self._public_invoice(i) for i in found],
                                                "next_cursor": cursor})
 
     @rpc
     def get_portal_credit(self, account_id: str) -> dict:
         caller = self._client(account_id)
-        return CreditSchema().dump({"balances": self._balances(caller.firm_id, caller.account_id), "payment": None})
+        balances = self._balances(caller.firm_id, caller.account_id)
+        return schema(CreditSchema).dump({"balances": balances, "payment": None})
 
     @rpc
     @write
@@ -461,7 +463,7 @@ class BillingService(PortaService):
         caller = self._client(account_id)
         invoice = payments.issued_invoice(self.db.session, caller.firm_id, caller.account_id,
                                           parse_id(invoice_id, "invoice"))
-        data = validated(PortalPaymentCreateSchema(), payload)
+        data = validated(schema(PortalPaymentCreateSchema), payload)
         data["payer"] = data["payer"] or {"name": caller.user.get("name"), "email": caller.user.get("email")}
         return self._pay_invoice(invoice, data, idempotency_key, "pay_portal_invoice",
                                  f"{self.settings.base_url}/portal")
@@ -473,7 +475,7 @@ class BillingService(PortaService):
         caller = self._client(account_id)
         if not (caller.portal_settings or {}).get("prepayment"):
             raise Forbidden("This firm does not take prepayments in the portal.")
-        data = validated(PrepaymentCreateSchema(), payload)
+        data = validated(schema(PrepaymentCreateSchema), payload)
         data["payer"] = {"name": caller.user.get("name"), "email": caller.user.get("email")}
         replay = idempotency.begin(self.db.session, caller.firm_id, idempotency_key,
                                    idempotency.fingerprint("portal_prepayment", caller.account_id,
@@ -487,7 +489,7 @@ class BillingService(PortaService):
                                   return_url=f"{self.settings.base_url}/portal")
         if outcome.payment is not None:
             self.payment_recorded(outcome.payment)
-        answer = PrepaymentResultSchema().dump({
+        answer = schema(PrepaymentResultSchema).dump({
             "payment": outcome.payment, "balances": self._balances(caller.firm_id, caller.account_id),
             "checkout_url": outcome.checkout.checkout_url if outcome.checkout else None})
         idempotency.finish(self.db.session, caller.firm_id, idempotency_key, answer)
@@ -505,11 +507,11 @@ class BillingService(PortaService):
         secret = payments.webhook_secret(payments.settings_of(self.db.session, firm_id), self._installation())
         stripe_checkout.verified_event(payload, signature, secret)
         if not payments.is_paid_checkout(notice):
-            return WebhookReceiptSchema().dump({"received": True, "recorded": False})
+            return schema(WebhookReceiptSchema).dump({"received": True, "recorded": False})
         completion = payments.complete_checkout(self.db.session, firm_id, notice)
         if completion.recorded:
             self.payment_recorded(completion.payment)
-        return WebhookReceiptSchema().dump({"received": True, "recorded": completion.recorded})
+        return schema(WebhookReceiptSchema).dump({"received": True, "recorded": completion.recorded})
 
 
 def _refund_fields(entry: LedgerEntry) -> dict[str, Any]:

@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm import portal_settings
-from crm.accounts import get_account, get_accounts
+from crm.accounts import get_account, get_accounts, visible_account
 from crm.contacts import linked_contacts
 from crm.identity import get_firm, normalise_email, user_with_email, utcnow, void_invitations
 from crm.models import Account, AccountContact, Contact, ContactEmail, Firm, PortalAccess, User
@@ -405,34 +406,51 @@ def portal_accounts(db: DbSession, client: User) -> list[Account]:
     ))
 
 
+def _portal_account(columns: Any) -> Any:
+    """The one definition of the accounts a client user may open: his access row's LOGIN on and active."""
+    return (select(columns).join(PortalAccess, PortalAccess.account_id == Account.id)
+            .where(Account.id == bindparam("account_id"), PortalAccess.user_id == bindparam("user_id"),
+                   PortalAccess.login.is_(True), PortalAccess.status == "active"))
+
+
+_PORTAL_ACCOUNT = _portal_account(Account)
+# authorize_account's, on every portal request: a row of columns (Core, no ORM loading).
+_PORTAL_ACCOUNT_ROW = _portal_account(Account.__table__)
+
+
 def require_portal_account(db: DbSession, client: User, account_id: uuid.UUID) -> Account:
     """What every portal path checks first: an account he lost access to is not found."""
-    account = db.scalar(
-        select(Account).join(PortalAccess, PortalAccess.account_id == Account.id)
-        .where(Account.id == account_id, PortalAccess.user_id == client.id, PortalAccess.login.is_(True),
-               PortalAccess.status == "active")
-    )
+    account = db.scalar(_PORTAL_ACCOUNT, {"account_id": account_id, "user_id": client.id})
     if account is None:
         raise NotFound("No such account.")
     return account
 
 
-def authorize_account(db: DbSession, actor: User, account_id: uuid.UUID, right: str | None = None
+def _portal_account_row(db: DbSession | Connection, client: Any, account_id: uuid.UUID) -> Row:
+    """require_portal_account's answer as a row, for reading only."""
+    row = db.execute(_PORTAL_ACCOUNT_ROW, {"account_id": account_id, "user_id": client.id}).first()
+    if row is None:
+        raise NotFound("No such account.")
+    return row
+
+
+def authorize_account(db: DbSession | Connection, actor: Any, account_id: uuid.UUID, right: str | None = None
                       ) -> dict[str, Any]:
-    """May `actor` act on this account (holding `right`, when the act needs one)? A staff member who
-    sees the account, or a client user with portal access to it; anyone else gets NotFound (or
+    """May `actor` (identity.caller) act on this account (holding `right`, when the act needs one)? A staff
+    member who sees the account, or a client user with portal access to it; anyone else gets NotFound (or
     Forbidden for a missing right). A client also gets the portal switches that decide what he may do
-    there. -> `{account, principal_kind, user, portal_settings}` (AccountAuthorizationSchema)."""
+    there. -> `{account, principal_kind, user, portal_settings}` (AccountAuthorizationSchema). Asked on
+    every request on an account, so it reads rows of columns with statements built once."""
     if right is not None and right not in RIGHTS:
         raise ValidationFailed("Unknown right.", {"right": [f"Must be one of: {', '.join(RIGHTS)}."]})
     if actor.kind == "client":
         if right is not None:
             raise Forbidden("Client users hold no staff rights.")
-        account = require_portal_account(db, actor, account_id)
+        account = _portal_account_row(db, actor, account_id)
         switches = portal_settings.get_settings(db, actor)
     else:
         # Not found before forbidden: a staff member without the right learns nothing of an unseen account.
-        account = get_account(db, actor, account_id)
+        account = visible_account(db, actor, account_id)
         if right is not None:
             require_right(actor, right)
         switches = None

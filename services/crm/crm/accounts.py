@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, bindparam, delete, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 
 from crm.models import Account, AccountAssignment, User
@@ -31,6 +32,23 @@ def _visible(actor: User) -> Any:
     if not sees_all_accounts(actor):
         query = query.where(Account.id.in_(visible_account_ids(actor)))
     return query
+
+
+# authorize_account asks on every request on an account: statements built once, rows of columns (Core,
+# no ORM loading), the same visibility as _visible: the firm's account, assigned unless he sees all.
+_FIRM_ACCOUNT = select(*Account.__table__.columns).where(Account.id == bindparam("account_id"),
+                                                         Account.firm_id == bindparam("firm_id"))
+_ASSIGNED_ACCOUNT = _FIRM_ACCOUNT.where(Account.id.in_(
+    select(AccountAssignment.account_id).where(AccountAssignment.user_id == bindparam("user_id"))))
+
+
+def visible_account(db: DbSession | Connection, actor: Any, account_id: uuid.UUID) -> Row:
+    """get_account's answer as a row of the account's columns, for reading only; NotFound the same way."""
+    statement = _FIRM_ACCOUNT if sees_all_accounts(actor) else _ASSIGNED_ACCOUNT
+    row = db.execute(statement, {"account_id": account_id, "firm_id": actor.firm_id, "user_id": actor.id}).first()
+    if row is None:
+        raise NotFound("No such account.")
+    return row
 
 
 def create_account(db: DbSession, actor: User, data: dict[str, Any]) -> Account:

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Row, bindparam, exists, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 
@@ -142,34 +143,55 @@ def login(db: DbSession, email: str, password: str, address: str, firm_id: uuid.
     return LoginOutcome(token=_open_session(db, user, now), user=user)
 
 
+class BearerSession(NamedTuple):
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    user_id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+
+
+class Bearer(NamedTuple):
+    id: uuid.UUID
+    firm_id: uuid.UUID
+    kind: str
+
+
 class Authenticated(NamedTuple):
     """A live bearer token: its session, its user, and his firm's access version (firms.access_version:
     services key the authorisations they cache on it, shared.access)."""
 
-    session: Session
-    user: User
+    session: BearerSession
+    user: Bearer
     access_version: int
 
 
-def authenticate(db: DbSession, token: str, *, now: datetime | None = None,
+# Every authenticated request asks this: built once, a Core statement (no ORM loading).
+_BEARER = (
+    select(Session.id, Session.firm_id, Session.user_id, Session.created_at, Session.last_used_at,
+           User.kind, Firm.access_version)
+    .join(User, (User.id == Session.user_id) & (User.firm_id == Session.firm_id))
+    .join(Firm, Firm.id == User.firm_id)
+    .where(Session.token_hash == bindparam("token_hash"), Session.revoked_at.is_(None), User.status == "active")
+)
+_TOUCH = (update(Session.__table__)
+          .where(Session.id == bindparam("session_id"), Session.last_used_at < bindparam("now"))
+          .values(last_used_at=bindparam("now")))
+
+
+def authenticate(db: DbSession | Connection, token: str, *, now: datetime | None = None,
                  policy: SessionPolicy | None = None) -> Authenticated:
     """The live session and user behind a bearer token, with the firm's access version, in one query;
     revoked, unknown, idle or too old: 401. A use moves the session's idle time forward (written at most
     once per TOUCH_EVERY)."""
     now, policy = now or utcnow(), policy or SessionPolicy()
-    row = db.execute(
-        select(Session, User, Firm.access_version)
-        .join(User, (User.id == Session.user_id) & (User.firm_id == Session.firm_id))
-        .join(Firm, Firm.id == User.firm_id)
-        .where(Session.token_hash == hash_token(token), Session.revoked_at.is_(None), User.status == "active")
-    ).first()
-    if row is None or row.Session.created_at <= now - policy.max_age \
-            or row.Session.last_used_at <= now - policy.idle:
+    row = db.execute(_BEARER, {"token_hash": hash_token(token)}).first()
+    if row is None or row.created_at <= now - policy.max_age or row.last_used_at <= now - policy.idle:
         raise Unauthorized("The token is unknown, expired or revoked.")
-    if row.Session.last_used_at <= now - TOUCH_EVERY:
-        db.execute(update(Session).where(Session.id == row.Session.id, Session.last_used_at < now)
-                   .values(last_used_at=now))
-    return Authenticated(row.Session, row.User, row.access_version)
+    if row.last_used_at <= now - TOUCH_EVERY:
+        db.execute(_TOUCH, {"session_id": row.id, "now": now})
+    return Authenticated(BearerSession(row.id, row.firm_id, row.user_id, row.created_at, row.last_used_at),
+                         Bearer(row.user_id, row.firm_id, row.kind), row.access_version)
 
 
 def logout(db: DbSession, principal: Principal) -> None:
@@ -183,6 +205,31 @@ def logout(db: DbSession, principal: Principal) -> None:
 def current_user(db: DbSession, principal: Principal, with_firm: bool = False) -> User:
     query = select(User).where(User.id == uuid.UUID(principal.user_id), User.firm_id == uuid.UUID(principal.firm_id))
     user = db.scalar(query.options(joinedload(User.firm)) if with_firm else query)
+    if user is None or user.status != "active":
+        raise Unauthorized("This user no longer exists.")
+    return user
+
+
+# Hot reads (every public page, every request): statements built once, run through Core, no ORM loading.
+_FIRM_NAME = select(Firm.name).where(Firm.id == bindparam("firm_id"))
+
+
+def firm_name(db: DbSession | Connection, firm_id: uuid.UUID) -> str:
+    """What a public page may say about a firm: its name (NotFound for an unknown firm)."""
+    name = db.execute(_FIRM_NAME, {"firm_id": firm_id}).scalar()
+    if name is None:
+        raise NotFound("No such firm.")
+    return name
+
+
+_CALLER = select(User.id, User.firm_id, User.kind, User.name, User.email, User.role, User.rights, User.status).where(
+    User.id == bindparam("user_id"), User.firm_id == bindparam("firm_id"))
+
+
+def caller(db: DbSession | Connection, principal: Principal) -> Row:
+    """current_user as a row of his columns, for reading only (access.authorize_account, every request)."""
+    user = db.execute(_CALLER, {"user_id": uuid.UUID(principal.user_id),
+                                "firm_id": uuid.UUID(principal.firm_id)}).first()
     if user is None or user.status != "active":
         raise Unauthorized("This user no longer exists.")
     return user

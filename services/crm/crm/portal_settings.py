@@ -5,6 +5,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 
 from crm import access  # a module import: access uses this module too (authorize_account)
@@ -16,11 +18,18 @@ SWITCHES = ("prepayment", "done_uploading", "auto_rename", "appointments", "anno
 FIELDS = (*SWITCHES, "announcement_text")
 
 
-def get_settings(db: DbSession, actor: User) -> PortalSettings:
-    """The firm's settings; a firm that never changed them reads the defaults, and a read writes nothing
-    (reads run read-only: shared.dependencies)."""
-    settings = db.get(PortalSettings, actor.firm_id)
-    return settings if settings is not None else defaults(actor.firm_id, db.get(Firm, actor.firm_id).created_at)
+# A client's every request on an account reads them (access.authorize_account): one statement built once,
+# the firm's row with its settings' if any (Core, no ORM loading).
+_SETTINGS = (select(*PortalSettings.__table__.columns, Firm.created_at.label("firm_created_at"))
+             .select_from(Firm).outerjoin(PortalSettings, PortalSettings.firm_id == Firm.id)
+             .where(Firm.id == bindparam("firm_id")))
+
+
+def get_settings(db: DbSession | Connection, actor: Any) -> Any:
+    """The firm's settings, for reading (a row of columns); a firm that never changed them reads the
+    defaults, and a read writes nothing (reads run read-only: shared.dependencies)."""
+    row = db.execute(_SETTINGS, {"firm_id": actor.firm_id}).one()
+    return row if row.firm_id is not None else defaults(actor.firm_id, row.firm_created_at)
 
 
 def defaults(firm_id: uuid.UUID, since: datetime) -> PortalSettings:

@@ -77,7 +77,7 @@ from shared.errors import ValidationFailed
 from shared.events import EventLog
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 from shared.service import PortaService
 
 # Seconds between two purges of forgotten login failures and addresses, in each instance.
@@ -121,9 +121,9 @@ class CrmService(PortaService):
     @write(replay=False)
     def signup(self, payload: dict, address: str | None = None) -> dict:
         """A new firm and its owner; `address`, the caller's, becomes the owner's own (login throttling)."""
-        data = validated(SignupSchema(), payload)
+        data = validated(schema(SignupSchema), payload)
         token, user, firm = identity.signup(self.db.session, **data, address=address)
-        result = SignupResultSchema().dump({"token": token, "user": with_rights(user), "firm": firm})
+        result = schema(SignupResultSchema).dump({"token": token, "user": with_rights(user), "firm": firm})
         self.db.emit(FIRM_CREATED, {"firm": result["firm"], "owner": result["user"]}, firm_id=firm.id,
                      actor={"id": user.id, "kind": user.kind})
         return result
@@ -133,22 +133,22 @@ class CrmService(PortaService):
     def login(self, payload: dict, address: str) -> dict:
         """`{token, user}`, or `{firms}` when the password opens several firms and none was named; wrong
         passwords are throttled per `address` (the caller's) and per account (crm.login_throttle)."""
-        data = validated(LoginSchema(), payload)
+        data = validated(schema(LoginSchema), payload)
         # A wrong password fails the call, yet must count: counted again after the rollback.
         self.db.on_failure(login_throttle.record_again)
         outcome = identity.login(self.db.session, data["email"], data["password"], address, data["firm_id"],
                                  policy=self._login_policy())
         if outcome.token is None:
-            return LoginResultSchema().dump({"firms": outcome.firms})
-        return LoginResultSchema().dump({"token": outcome.token, "user": with_rights(outcome.user)})
+            return schema(LoginResultSchema).dump({"firms": outcome.firms})
+        return schema(LoginResultSchema).dump({"token": outcome.token, "user": with_rights(outcome.user)})
 
     @rpc
     @idempotent  # a use moves the session's idle time forward
     def authenticate(self, token: str) -> dict:
         if not isinstance(token, str) or not token:
             raise ValidationFailed("A bearer token is required.", {"token": ["Missing."]})
-        bearer = identity.authenticate(self.db.session, token, policy=self._session_policy())
-        return PrincipalSchema().dump({"session_id": bearer.session.id, "user_id": bearer.user.id,
+        bearer = identity.authenticate(self.db.connection, token, policy=self._session_policy())
+        return schema(PrincipalSchema).dump({"session_id": bearer.session.id, "user_id": bearer.user.id,
                                        "firm_id": bearer.user.firm_id, "kind": bearer.user.kind,
                                        "access_version": bearer.access_version})
 
@@ -161,7 +161,7 @@ class CrmService(PortaService):
     @write(replay=False)
     def accept_invitation(self, token: str, payload: dict, address: str) -> dict:
         """An invited staff member or client sets his password with the emailed single-use link."""
-        data = validated(AcceptInvitationSchema(), payload)
+        data = validated(schema(AcceptInvitationSchema), payload)
         # Resolve, not redeem: the user's `invited` status makes acceptance single-use here, and
         # links revokes the link when it hears `user_activated`, so a crash between the two
         # services can never burn a link without activating its user. Whether the link is still the
@@ -170,7 +170,7 @@ class CrmService(PortaService):
         token, user = identity.accept_invitation(self.db.session, parse_id(link["firm_id"], "firm"),
                                                  parse_id(link["target"]["id"], "user"), data["password"],
                                                  issued_at, address)
-        result = LoginResultSchema().dump({"token": token, "user": with_rights(user)})
+        result = schema(LoginResultSchema).dump({"token": token, "user": with_rights(user)})
         self.db.emit(USER_ACTIVATED, {"user": result["user"]}, firm_id=user.firm_id,
                      actor={"id": user.id, "kind": user.kind})
         return result
@@ -182,7 +182,7 @@ class CrmService(PortaService):
         link, issued_at = self._invitation(token, address)
         firm = identity.describe_invitation(self.db.session, parse_id(link["firm_id"], "firm"),
                                             parse_id(link["target"]["id"], "user"), issued_at)
-        return InvitationPublicSchema().dump({"firm_name": firm.name})
+        return schema(InvitationPublicSchema).dump({"firm_name": firm.name})
 
     @timer(interval=PURGE_INTERVAL)
     @idempotent
@@ -192,11 +192,12 @@ class CrmService(PortaService):
     @rpc
     def describe_firm(self, firm_id: str) -> dict:
         """What a public page may say about a firm: its name."""
-        return FirmPublicSchema().dump(identity.get_firm(self.db.session, parse_id(firm_id, "firm")))
+        name = identity.firm_name(self.db.connection, parse_id(firm_id, "firm"))
+        return schema(FirmPublicSchema).dump({"name": name})
 
     @rpc
     def me(self) -> dict:
-        return MeSchema().dump(with_rights(identity.current_user(self.db.session, self._principal(),
+        return schema(MeSchema).dump(with_rights(identity.current_user(self.db.session, self._principal(),
                                                                  with_firm=True)))
 
     # -- team -----------------------------------------------------------------------------
@@ -204,9 +205,9 @@ class CrmService(PortaService):
     @rpc
     @write
     def invite_team_member(self, payload: dict) -> dict:
-        data = validated(TeamInviteSchema(), payload)
+        data = validated(schema(TeamInviteSchema), payload)
         actor = self._actor()
-        member = UserSchema().dump(with_rights(identity.invite_team_member(self.db.session, actor, data)))
+        member = schema(UserSchema).dump(with_rights(identity.invite_team_member(self.db.session, actor, data)))
         firm = identity.get_firm(self.db.session, actor.firm_id)
         self.db.emit(TEAM_MEMBER_INVITED, {"member": member, "firm_name": firm.name, "inviter_name": actor.name},
                      firm_id=actor.firm_id)
@@ -214,17 +215,17 @@ class CrmService(PortaService):
 
     @rpc
     def list_team(self, query: dict) -> dict:
-        page = validated(PageQuerySchema(), query)
+        page = validated(schema(PageQuerySchema), query)
         items, cursor = identity.list_team(self.db.session, self._actor(), page["limit"], page["cursor"])
-        return TeamPageSchema().dump({"items": [with_rights(user) for user in items], "next_cursor": cursor})
+        return schema(TeamPageSchema).dump({"items": [with_rights(user) for user in items], "next_cursor": cursor})
 
     @rpc
     @write
     def update_team_member(self, member_id: str, payload: dict) -> dict:
-        data = validated(TeamPatchSchema(), payload)
+        data = validated(schema(TeamPatchSchema), payload)
         actor = self._actor()
         updated = identity.update_team_member(self.db.session, actor, parse_id(member_id, "team member"), data)
-        member = UserSchema().dump(with_rights(updated))
+        member = schema(UserSchema).dump(with_rights(updated))
         self.db.emit(TEAM_MEMBER_UPDATED, {"member": member}, firm_id=actor.firm_id)
         return member
 
@@ -233,39 +234,40 @@ class CrmService(PortaService):
     def remove_team_member(self, member_id: str) -> None:
         actor = self._actor()
         removed = identity.remove_team_member(self.db.session, actor, parse_id(member_id, "team member"))
-        self.db.emit(TEAM_MEMBER_REMOVED, {"member": UserSchema().dump(with_rights(removed))}, firm_id=actor.firm_id)
+        member = schema(UserSchema).dump(with_rights(removed))
+        self.db.emit(TEAM_MEMBER_REMOVED, {"member": member}, firm_id=actor.firm_id)
 
     # -- accounts -------------------------------------------------------------------------
 
     @rpc
     @write
     def create_account(self, payload: dict) -> dict:
-        data = validated(AccountCreateSchema(), payload)
+        data = validated(schema(AccountCreateSchema), payload)
         actor = self._actor()
         created = accounts.create_account(self.db.session, actor, data)
-        account = AccountSchema().dump(created)
+        account = schema(AccountSchema).dump(created)
         self.db.emit(ACCOUNT_CREATED, {"account": account}, firm_id=actor.firm_id, account_id=created.id)
         return account
 
     @rpc
     def list_accounts(self, query: dict) -> dict:
-        params = validated(AccountQuerySchema(), query)
+        params = validated(schema(AccountQuerySchema), query)
         items, cursor = accounts.list_accounts(
             self.db.session, self._actor(), params["limit"], params["cursor"], params["q"]
         )
-        return AccountPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(AccountPageSchema).dump({"items": items, "next_cursor": cursor})
 
     @rpc
     def get_account(self, account_id: str) -> dict:
-        return AccountSchema().dump(accounts.get_account(self.db.session, self._actor(),
+        return schema(AccountSchema).dump(accounts.get_account(self.db.session, self._actor(),
                                                          parse_id(account_id, "account")))
 
     @rpc
     @write
     def update_account(self, account_id: str, payload: dict) -> dict:
-        data = validated(AccountPatchSchema(), payload)
+        data = validated(schema(AccountPatchSchema), payload)
         actor, account_uuid = self._actor(), parse_id(account_id, "account")
-        account = AccountSchema().dump(accounts.update_account(self.db.session, actor, account_uuid, data))
+        account = schema(AccountSchema).dump(accounts.update_account(self.db.session, actor, account_uuid, data))
         self.db.emit(ACCOUNT_UPDATED, {"account": account, "changed": sorted(data)}, firm_id=actor.firm_id,
                      account_id=account_uuid)
         return account
@@ -274,7 +276,7 @@ class CrmService(PortaService):
     @write
     def delete_account(self, account_id: str) -> None:
         actor, account_uuid = self._actor(), parse_id(account_id, "account")
-        account = AccountSchema().dump(accounts.delete_account(self.db.session, actor, account_uuid))
+        account = schema(AccountSchema).dump(accounts.delete_account(self.db.session, actor, account_uuid))
         self.db.emit(ACCOUNT_DELETED, {"account": account}, firm_id=actor.firm_id, account_id=account_uuid)
 
     @rpc
@@ -286,16 +288,17 @@ class CrmService(PortaService):
     @rpc
     def authorize_account(self, account_id: str, right: str | None = None) -> dict:
         """For a service acting on an account for its caller (crm.access.authorize_account decides)."""
-        return AccountAuthorizationSchema().dump(
-            access.authorize_account(self.db.session, self._actor(), parse_id(account_id, "account"), right))
+        db = self.db.connection
+        return schema(AccountAuthorizationSchema).dump(access.authorize_account(
+            db, identity.caller(db, self._principal()), parse_id(account_id, "account"), right))
 
     @rpc
     @write
     def assign_account_team(self, account_id: str, payload: dict) -> dict:
-        data = validated(TeamAssignmentSchema(), payload)
+        data = validated(schema(TeamAssignmentSchema), payload)
         actor, account_uuid = self._actor(), parse_id(account_id, "account")
         members = accounts.assign_team(self.db.session, actor, account_uuid, data["user_ids"])
-        result = TeamListSchema().dump({"items": [with_rights(member) for member in members]})
+        result = schema(TeamListSchema).dump({"items": [with_rights(member) for member in members]})
         self.db.emit(ACCOUNT_TEAM_ASSIGNED, {"account_id": str(account_uuid),
                                              "user_ids": [m["id"] for m in result["items"]]},
                      firm_id=actor.firm_id, account_id=account_uuid)
@@ -306,12 +309,12 @@ class CrmService(PortaService):
     @rpc
     def list_portal_accounts(self) -> dict:
         """The accounts the calling client user may open; one login reaches all of them."""
-        return AccountListSchema().dump({"items": access.portal_accounts(self.db.session, self._client())})
+        return schema(AccountListSchema).dump({"items": access.portal_accounts(self.db.session, self._client())})
 
     @rpc
     def get_portal_announcement(self, account_id: str) -> dict:
         """The firm's announcement for a client on one of his accounts: `{enabled, text}`, text null when off."""
-        return PortalAnnouncementSchema().dump(
+        return schema(PortalAnnouncementSchema).dump(
             portal_settings.announcement(self.db.session, self._client(), parse_id(account_id, "account")))
 
     @rpc
@@ -319,35 +322,35 @@ class CrmService(PortaService):
         """The account's jobs with a client status, as the client sees them; Forbidden while the firm has
         work in progress off."""
         client = self._client()
-        page = validated(PageQuerySchema(), query)
+        page = validated(schema(PageQuerySchema), query)
         items, cursor = jobs.list_client_jobs(self.db.session, client, parse_id(account_id, "account"),
                                               page["limit"], page["cursor"])
-        return PortalJobPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(PortalJobPageSchema).dump({"items": items, "next_cursor": cursor})
 
     # -- contacts -------------------------------------------------------------------------
 
     @rpc
     @write
     def create_contact(self, payload: dict) -> dict:
-        data = validated(ContactCreateSchema(), payload)
+        data = validated(schema(ContactCreateSchema), payload)
         actor = self._actor()
-        contact = ContactSchema().dump(contacts.create_contact(self.db.session, actor, data))
+        contact = schema(ContactSchema).dump(contacts.create_contact(self.db.session, actor, data))
         self.db.emit(CONTACT_CREATED, {"contact": contact}, firm_id=actor.firm_id)
         return contact
 
     @rpc
     def get_contact(self, contact_id: str) -> dict:
-        return ContactSchema().dump(contacts.get_contact(self.db.session, self._actor(),
+        return schema(ContactSchema).dump(contacts.get_contact(self.db.session, self._actor(),
                                                          parse_id(contact_id, "contact")))
 
     @rpc
     @write
     def update_contact(self, contact_id: str, payload: dict) -> dict:
-        data = validated(ContactPatchSchema(), payload)
+        data = validated(schema(ContactPatchSchema), payload)
         actor, log = self._actor(), EventLog()
         contact, replaced = contacts.update_contact(self.db.session, actor, parse_id(contact_id, "contact"), data)
         access.follow_email_change(self.db.session, actor, contact, replaced, log)
-        result = ContactSchema().dump(contact)
+        result = schema(ContactSchema).dump(contact)
         self.db.emit(CONTACT_UPDATED, {"contact": result, "replaced_emails": replaced}, firm_id=actor.firm_id)
         self.db.emit_all(log)
         return result
@@ -355,12 +358,12 @@ class CrmService(PortaService):
     @rpc
     @write
     def link_contact(self, account_id: str, payload: dict) -> dict:
-        data = validated(ContactLinkSchema(), payload)
+        data = validated(schema(ContactLinkSchema), payload)
         actor, account_uuid = self._actor(), parse_id(account_id, "account")
         contact = contacts.link_contact(self.db.session, actor, account_uuid, data["contact_id"])
         self.db.emit(CONTACT_LINKED, {"account_id": str(account_uuid), "contact_id": str(contact.id)},
                      firm_id=actor.firm_id, account_id=account_uuid)
-        return ContactSchema().dump(contact)
+        return schema(ContactSchema).dump(contact)
 
     @rpc
     @write
@@ -375,26 +378,26 @@ class CrmService(PortaService):
     @rpc
     def list_access(self, account_id: str) -> dict:
         rows = access.list_access(self.db.session, self._actor(), parse_id(account_id, "account"))
-        return AccessListSchema().dump({"items": rows})
+        return schema(AccessListSchema).dump({"items": rows})
 
     @rpc
     @write
     def update_access(self, account_id: str, email: str, payload: dict) -> dict:
-        data = validated(AccessPatchSchema(), payload)
+        data = validated(schema(AccessPatchSchema), payload)
         log = EventLog()
         row = access.update_access(self.db.session, self._actor(), parse_id(account_id, "account"), email, data,
                                    log)
         self.db.emit_all(log)
-        return AccessSchema().dump(row)
+        return schema(AccessSchema).dump(row)
 
     @rpc
     @write
     def bulk_update_access(self, payload: dict) -> dict:
-        data = validated(BulkAccessSchema(), payload)
+        data = validated(schema(BulkAccessSchema), payload)
         log = EventLog()
         rows = access.bulk_update_access(self.db.session, self._actor(), data["items"], log)
         self.db.emit_all(log)
-        return AccessListSchema().dump({"items": rows})
+        return schema(AccessListSchema).dump({"items": rows})
 
     @rpc
     @write
@@ -402,7 +405,7 @@ class CrmService(PortaService):
         log = EventLog()
         row = access.reinvite(self.db.session, self._actor(), parse_id(account_id, "account"), email, log)
         self.db.emit_all(log)
-        return AccessSchema().dump(row)
+        return schema(AccessSchema).dump(row)
 
     @rpc
     def get_notification_categories(self, account_id: str, email: str) -> dict:
@@ -412,7 +415,7 @@ class CrmService(PortaService):
     @rpc
     @write
     def set_notification_categories(self, account_id: str, email: str, payload: dict) -> dict:
-        data = validated(CategoriesSchema(), payload)
+        data = validated(schema(CategoriesSchema), payload)
         actor, account_uuid = self._actor(), parse_id(account_id, "account")
         categories = access.set_categories(self.db.session, actor, account_uuid, email, data["categories"])
         self.db.emit(NOTIFICATION_CATEGORIES_CHANGED, {"account_id": str(account_uuid), "email": email.lower(),
@@ -425,27 +428,27 @@ class CrmService(PortaService):
     @rpc
     @write
     def create_job(self, account_id: str, payload: dict) -> dict:
-        data = validated(JobCreateSchema(), payload)
+        data = validated(schema(JobCreateSchema), payload)
         actor = self._actor()
         created = jobs.create_job(self.db.session, actor, parse_id(account_id, "account"), data)
-        job = JobSchema().dump(created)
+        job = schema(JobSchema).dump(created)
         self.db.emit(JOB_CREATED, {"job": job}, firm_id=actor.firm_id, account_id=created.account_id)
         return job
 
     @rpc
     def list_jobs(self, account_id: str, query: dict) -> dict:
-        page = validated(PageQuerySchema(), query)
+        page = validated(schema(PageQuerySchema), query)
         items, cursor = jobs.list_jobs(self.db.session, self._actor(), parse_id(account_id, "account"),
                                        page["limit"], page["cursor"])
-        return JobPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(JobPageSchema).dump({"items": items, "next_cursor": cursor})
 
     @rpc
     @write
     def update_job(self, job_id: str, payload: dict) -> dict:
-        data = validated(JobPatchSchema(), payload)
+        data = validated(schema(JobPatchSchema), payload)
         actor = self._actor()
         updated = jobs.update_job(self.db.session, actor, parse_id(job_id, "job"), data)
-        job = JobSchema().dump(updated)
+        job = schema(JobSchema).dump(updated)
         self.db.emit(JOB_UPDATED, {"job": job, "changed": sorted(data)}, firm_id=actor.firm_id,
                      account_id=updated.account_id)
         return job
@@ -454,18 +457,18 @@ class CrmService(PortaService):
 
     @rpc
     def get_portal_settings(self) -> dict:
-        return PortalSettingsSchema().dump(portal_settings.get_settings(self.db.session, self._actor()))
+        return schema(PortalSettingsSchema).dump(portal_settings.get_settings(self.db.session, self._actor()))
 
     @rpc
     @write
     def update_portal_settings(self, payload: dict) -> dict:
-        data = validated(PortalSettingsPatchSchema(), payload)
+        data = validated(schema(PortalSettingsPatchSchema), payload)
         actor = self._actor()
         settings, changes = portal_settings.update_settings(self.db.session, actor, data)
         if changes:
             # The activity feed records who changed what, from which value to which.
             self.db.emit(PORTAL_SETTINGS_CHANGED, {"changes": changes}, firm_id=actor.firm_id)
-        return PortalSettingsSchema().dump(settings)
+        return schema(PortalSettingsSchema).dump(settings)
 
     # -- for services acting without a user (event handlers) ----------------------------------------
     # They name the firm they act for (self.context.for_firm: a principal that came along must be of it).
@@ -478,14 +481,14 @@ class CrmService(PortaService):
         firm = self.context.for_firm(firm_id)
         people = accounts.notification_recipients(self.db.session, firm, parse_id(account_id, "account"),
                                                   [parse_id(user_id, "user") for user_id in also or []])
-        return RecipientsSchema().dump({"user_ids": [person.id for person in people]})
+        return schema(RecipientsSchema).dump({"user_ids": [person.id for person in people]})
 
     @rpc
     def chat_audience(self, firm_id: str, account_id: str) -> dict:
         """For chats: the account's activated portal users, the team to mention, its jobs, the firm's chat
         switches (crm.chat_audience)."""
         firm = self.context.for_firm(firm_id)
-        return ChatAudienceSchema().dump(
+        return schema(ChatAudienceSchema).dump(
             chat_audience.chat_audience(self.db.session, firm, parse_id(account_id, "account")))
 
     @rpc
@@ -495,5 +498,5 @@ class CrmService(PortaService):
         firm = self.context.for_firm(firm_id)
         if not isinstance(email, str):
             raise ValidationFailed("email must be a string.", {"email": ["Not a valid email."]})
-        return EmailPreferencesSchema().dump(
+        return schema(EmailPreferencesSchema).dump(
             access.email_preferences(self.db.session, firm, parse_id(account_id, "account"), email))

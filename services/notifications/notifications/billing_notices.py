@@ -34,6 +34,7 @@ from shared.contracts.billing import (
 )
 from shared.entrypoints import event_handler, every_event
 from shared.errors import NotFound, PortaError
+from shared.schemas import schema
 
 log = logging.getLogger(__name__)
 
@@ -199,12 +200,12 @@ class BillingNotices:
         """Every billing event, whatever its type, becomes one feed entry (and has a queue to go to)."""
         self._record_activity(event)  # type: ignore[attr-defined]
 
-    def _read(self, schema: Schema, event: dict) -> dict | None:
+    def _read(self, data_schema: Schema, event: dict) -> dict | None:
         if not event.get("account_id"):
             log.error("billing event %s names no account and is dropped", event["id"])
             return None
         try:
-            return schema.load(event.get("data"))
+            return data_schema.load(event.get("data"))
         except ValidationError as exc:
             log.error("billing event %s cannot be handled and is dropped: %s", event["id"], exc.messages)
             return None
@@ -254,7 +255,7 @@ class BillingNotices:
     @event_handler(INVOICE_ISSUED)
     def on_invoice_issued(self, event: dict) -> None:
         """The new invoice to the account's client addresses: its pay link and its PDF attached."""
-        data = self._read(InvoiceNoticeSchema(), event)
+        data = self._read(schema(InvoiceNoticeSchema), event)
         if data is None or not data["recipients"]:
             return
         try:
@@ -268,14 +269,14 @@ class BillingNotices:
 
     @event_handler(INVOICE_REMINDER_DUE)
     def on_invoice_reminder_due(self, event: dict) -> None:
-        data = self._read(InvoiceNoticeSchema(), event)
+        data = self._read(schema(InvoiceNoticeSchema), event)
         if data is not None and data["invoice"]["amount_due"] > 0:
             self._client_emails(event, data["recipients"], "invoice_reminder", self._invoice_context(event, data))
 
     @event_handler(PAYMENT_RECORDED)
     def on_payment_recorded(self, event: dict) -> None:
         """A payment confirmation to whoever paid; the firm's Inbox+ `payment_received`."""
-        data = self._read(PaymentNoticeSchema(), event)
+        data = self._read(schema(PaymentNoticeSchema), event)
         if data is None:
             return
         payment, invoice = data["payment"], data["invoice"]
@@ -299,7 +300,7 @@ class BillingNotices:
 
     @event_handler(PAYMENT_REFUNDED)
     def on_payment_refunded(self, event: dict) -> None:
-        data = self._read(PaymentNoticeSchema(), event)
+        data = self._read(schema(PaymentNoticeSchema), event)
         if data is None or data["refund"] is None:
             return
         payment, invoice = data["payment"], data["invoice"]

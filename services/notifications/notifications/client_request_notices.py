@@ -29,6 +29,7 @@ from notifications.models import InboxItem
 from shared.contracts.documents import CLIENT_REQUEST_SENT, CLIENT_REQUEST_SUBMITTED
 from shared.entrypoints import event_handler
 from shared.errors import NotFound
+from shared.schemas import schema
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class ClientRequestNotices:
     def on_client_request_sent(self, event: dict) -> None:
         """Email each recipient the questionnaire (template `client_request`), as audience.decide says;
         a link no longer live (canceled meanwhile) makes every email `suppressed` as `link_unavailable`."""
-        data = self._event_data(ClientRequestSentEventSchema(), event)
+        data = self._event_data(schema(ClientRequestSentEventSchema), event)
         if data is None:
             return
         request = data["client_request"]
@@ -175,7 +176,7 @@ class ClientRequestNotices:
     @event_handler(CLIENT_REQUEST_SUBMITTED)
     def on_client_request_submitted(self, event: dict) -> None:
         """The firm's Inbox+ hears of the submission: the request's creator and the account's team."""
-        data = self._event_data(ClientRequestSubmittedEventSchema(), event)
+        data = self._event_data(schema(ClientRequestSubmittedEventSchema), event)
         if data is None:
             return
         request = data["client_request"]

@@ -27,6 +27,7 @@ from shared.contracts.notifications import INBOX_ITEM_CHANGED, InboxItemSchema
 from shared.errors import NotFound
 from shared.events import EventLog
 from shared.paging import newest_first
+from shared.schemas import schema
 
 FILE_REQUEST = "file_request"
 ACCOUNT_UPLOADS = "account_uploads"
@@ -186,7 +187,7 @@ def changed(items: Iterable[InboxItem]) -> EventLog:
     Handlers emit it with the change: `self.db.emit_all(inbox.changed(inbox.files_received(...)))`."""
     log = EventLog()
     for item in items:
-        log.add(INBOX_ITEM_CHANGED, {"user_id": str(item.user_id), "item": InboxItemSchema().dump(item)},
+        log.add(INBOX_ITEM_CHANGED, {"user_id": str(item.user_id), "item": schema(InboxItemSchema).dump(item)},
                 firm_id=item.firm_id, account_id=item.account_id)
     return log
 

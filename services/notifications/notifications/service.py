@@ -47,7 +47,7 @@ from shared.entrypoints import event_handler, every_event, idempotent, write
 from shared.errors import NotFound, ValidationFailed
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import validated
+from shared.schemas import schema, validated
 from shared.service import PortaService
 
 log = logging.getLogger(__name__)
@@ -89,10 +89,10 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
         The row is committed as `queued` before the reply, so an accepted email is never lost;
         the first attempt runs right after the commit, retries in `sweep_emails`.
         """
-        return SendEmailResultSchema().dump(self._queue(payload))
+        return schema(SendEmailResultSchema).dump(self._queue(payload))
 
     def _queue(self, payload: dict) -> SentEmail:
-        data = validated(SendEmailSchema(), payload)
+        data = validated(schema(SendEmailSchema), payload)
         email = outgoing.queue_email(self.db.session, firm_id=data["firm_id"], to=data["to"],
                                      template=data["template"], context=data["context"],
                                      message_id=self.mail.new_message_id())
@@ -137,7 +137,7 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
         third-party address always gets it. No upload page to link to (revoked, expired): every
         recipient's email is recorded `suppressed` as `link_unavailable`.
         """
-        data = self._event_data(FileRequestSentEventSchema(), event)
+        data = self._event_data(schema(FileRequestSentEventSchema), event)
         if data is None:
             return
         request = data["file_request"]
@@ -191,14 +191,14 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
             log.error("%s email to an address of firm %s refused: %s", payload["template"], payload["firm_id"],
                       exc.errors)
 
-    def _event_data(self, schema: Schema, event: dict) -> dict | None:
-        """The data of an event about an account, as `schema` loads it; None (logged, the event dropped)
+    def _event_data(self, data_schema: Schema, event: dict) -> dict | None:
+        """The data of an event about an account, as `data_schema` loads it; None (logged, the event dropped)
         when it never could be handled."""
         if not event.get("account_id"):
             log.error("event %s %s names no account and is dropped", event.get("type"), event["id"])
             return None
         try:
-            return schema.load(event.get("data"))
+            return data_schema.load(event.get("data"))
         except ValidationError as exc:
             log.error("event %s %s cannot be handled and is dropped: %s", event.get("type"), event["id"],
                       exc.messages)
@@ -216,7 +216,7 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
     @event_handler(FILE_REQUEST_FILES_RECEIVED)
     def on_file_request_files_received(self, event: dict) -> None:
         """Files came in through a file request: its item, per recipient, says how many so far, unread."""
-        data = self._event_data(FilesReceivedEventSchema(), event)
+        data = self._event_data(schema(FilesReceivedEventSchema), event)
         if data is not None:
             request = data["file_request"]
             self.db.emit_all(inbox.changed(inbox.files_received(
@@ -226,7 +226,7 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
     @event_handler(FILE_REQUEST_DONE)
     def on_file_request_done(self, event: dict) -> None:
         """A third party pressed "done uploading": the request's item says so, unread."""
-        data = self._event_data(FileRequestDoneEventSchema(), event)
+        data = self._event_data(schema(FileRequestDoneEventSchema), event)
         if data is not None:
             request = data["file_request"]
             self.db.emit_all(inbox.changed(inbox.file_request_done(
@@ -236,7 +236,7 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
     @event_handler(CLIENT_DONE_UPLOADING)
     def on_client_done_uploading(self, event: dict) -> None:
         """A portal client pressed "done uploading": the account's uploads item, per recipient, unread."""
-        data = self._event_data(ClientDoneUploadingEventSchema(), event)
+        data = self._event_data(schema(ClientDoneUploadingEventSchema), event)
         if data is not None:
             self.db.emit_all(inbox.changed(inbox.client_done_uploading(
                 self.db.session, self._staff_to_tell(event, []), uuid.UUID(event["firm_id"]),
@@ -249,10 +249,10 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
     def list_inbox(self, query: dict) -> dict:
         """The caller's own Inbox+, latest activity first: `{limit?, cursor?, unread?}` -> `{items, next_cursor}`."""
         principal = self._staff()
-        params = validated(InboxQuerySchema(), query)
+        params = validated(schema(InboxQuerySchema), query)
         items, cursor = inbox.list_inbox(self.db.session, uuid.UUID(principal.firm_id), uuid.UUID(principal.user_id),
                                          params["unread"], params["limit"], params["cursor"])
-        return InboxPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(InboxPageSchema).dump({"items": items, "next_cursor": cursor})
 
     @rpc
     @write
@@ -261,7 +261,7 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
         principal = self._staff()
         item = inbox.mark_read(self.db.session, uuid.UUID(principal.firm_id), uuid.UUID(principal.user_id),
                                parse_id(item_id, "inbox item"))
-        return InboxItemSchema().dump(item)
+        return schema(InboxItemSchema).dump(item)
 
     # -- the activity feed ------------------------------------------------------------------------
 
@@ -293,10 +293,10 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
     def list_activity(self, query: dict) -> dict:
         """The caller's firm's feed, newest first: `{limit?, cursor?, account_id?}` -> `{items, next_cursor}`."""
         principal = self._staff()
-        params = validated(ActivityQuerySchema(), query)
+        params = validated(schema(ActivityQuerySchema), query)
         items, cursor = activity.list_activity(self.db.session, uuid.UUID(principal.firm_id), params["account_id"],
                                                params["limit"], params["cursor"], self._visible_accounts())
-        return ActivityPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(ActivityPageSchema).dump({"items": items, "next_cursor": cursor})
 
     def _visible_accounts(self) -> set[uuid.UUID] | None:
         """The accounts the caller may see, None for all of them: crm decides (API.md: an employee sees

@@ -31,6 +31,7 @@ from notifications.models import InboxItem
 from shared.contracts.approvals import APPROVAL_DECIDED, APPROVER_EMAIL_DUE
 from shared.contracts.shares import SHARE_SENT
 from shared.entrypoints import event_handler
+from shared.schemas import schema
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +195,7 @@ class ShareNotices:
         """Email each recipient his own link (template `share`), whatever the account's notification settings:
         a share goes to third parties. A recipient whose link is gone (revoked meanwhile) is `suppressed`."""
         try:
-            data = ShareSentEventSchema().load(event.get("data"))
+            data = schema(ShareSentEventSchema).load(event.get("data"))
         except ValidationError as exc:
             log.error("event %s cannot be handled and is dropped: %s", event["id"], exc.messages)
             return
@@ -216,7 +217,7 @@ class ShareNotices:
     def on_approver_email_due(self, event: dict) -> None:
         """Email one approver his own link (template `approval_request`); a link no longer live (revoked) is
         recorded `suppressed`, not emailed."""
-        data = self._event_data(ApproverEmailDueEventSchema(), event)
+        data = self._event_data(schema(ApproverEmailDueEventSchema), event)
         if data is None:
             return
         firm_id, request, approver = event["firm_id"], data["approval_request"], data["approver"]
@@ -234,7 +235,7 @@ class ShareNotices:
     @event_handler(APPROVAL_DECIDED)
     def on_approval_decided(self, event: dict) -> None:
         """The firm's Inbox+ hears of each decision: the request's creator and the account's team."""
-        data = self._event_data(ApprovalDecidedEventSchema(), event)
+        data = self._event_data(schema(ApprovalDecidedEventSchema), event)
         if data is None:
             return
         request = data["approval_request"]

@@ -36,6 +36,7 @@ from shared.contracts.documents import (
 )
 from shared.entrypoints import event_handler
 from shared.errors import NotFound
+from shared.schemas import schema
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +199,7 @@ class SignatureNotices:
         """Email one signer his link (the request, a resend or a reminder) unless the account's settings for
         his address say otherwise (NOTIFY off, `documents_signature` off: recorded `suppressed`) or the link
         is no longer live (`link_unavailable`)."""
-        data = self._event_data(SignerEmailDueEventSchema(), event)
+        data = self._event_data(schema(SignerEmailDueEventSchema), event)
         if data is None:
             return
         firm_id, account_id = event["firm_id"], event["account_id"]
@@ -232,7 +233,7 @@ class SignatureNotices:
     @event_handler(SIGNATURE_REQUEST_COMPLETED)
     def on_signature_completed(self, event: dict) -> None:
         """The sealed PDF is written: the request's creator and the account's team hear of it."""
-        data = self._event_data(SignatureCompletedEventSchema(), event)
+        data = self._event_data(schema(SignatureCompletedEventSchema), event)
         if data is None:
             return
         request = data["signature_request"]
@@ -243,7 +244,7 @@ class SignatureNotices:
     @event_handler(SIGNATURE_DECLINED)
     def on_signature_declined(self, event: dict) -> None:
         """A signer declined: the request's creator and the account's team hear who and why."""
-        data = self._event_data(SignatureDeclinedEventSchema(), event)
+        data = self._event_data(schema(SignatureDeclinedEventSchema), event)
         if data is None:
             return
         request = data["signature_request"]
