@@ -74,24 +74,62 @@ class Run:
 
 
 class Connection:
-    """One keep-alive connection: sends a request, reads one response (Content-Length bodies only)."""
+    """One keep-alive connection: sends a request, reads one response (Content-Length bodies only).
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock.setblocking(False)
+    gunicorn closes a connection left idle past its keepalive (the open loop leaves some idle): such a
+    connection is opened again, on the spot or before its next request. A connection closed while a request
+    is in flight is an error."""
+
+    def __init__(self, port: int, selector: selectors.BaseSelector) -> None:
+        self.port = port
+        self.selector = selector
         self.buffer = b""
         self.started = 0.0
+        self.in_flight = False
+        self._open()
+
+    def _open(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.selector.register(self.sock, selectors.EVENT_READ, self)
+
+    def reopen(self) -> None:
+        self.close()
+        self.buffer = b""
+        self._open()
+
+    def close(self) -> None:
+        self.selector.unregister(self.sock)
+        self.sock.close()
+
+    def _closed_by_server(self) -> bool:
+        """Whether the server has closed this (idle) connection: an end of stream waits to be read."""
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK) == b""
+        except BlockingIOError:
+            return False
+        except ConnectionError:
+            return True
 
     def send(self, request: bytes, started: float) -> None:
+        if self._closed_by_server():
+            self.reopen()
         self.started = started
+        self.in_flight = True
         self.sock.sendall(request)
 
     def response(self) -> int | None:
         """The status once a whole response is in, else None (read what is there first)."""
-        chunk = self.sock.recv(65536)
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
         if not chunk:
-            raise ConnectionError("the server closed a keep-alive connection")
+            if not self.in_flight:  # an idle connection past the server's keepalive
+                self.reopen()
+                return None
+            raise ConnectionError("the server closed a keep-alive connection with a request in flight")
         self.buffer += chunk
         end = self.buffer.find(b"\r\n\r\n")
         if end < 0:
@@ -104,6 +142,7 @@ class Connection:
         if len(self.buffer) < end + 4 + length:
             return None
         self.buffer = self.buffer[end + 4 + length:]
+        self.in_flight = False
         return int(head[0].split()[1])
 
 
@@ -111,9 +150,7 @@ def load(port: int, requests_: list[bytes], connections: int, seconds: float, ra
     """Closed loop (`rate` None: each connection sends again as soon as it is answered) or open loop (`rate`
     requests per second, due at fixed intervals, each sent on the first idle connection)."""
     selector = selectors.DefaultSelector()
-    conns = [Connection(port) for _ in range(connections)]
-    for conn in conns:
-        selector.register(conn.sock, selectors.EVENT_READ, conn)
+    conns = [Connection(port, selector) for _ in range(connections)]
     idle = list(conns)
     run, sent, due_index = Run(), 0, 0
     start = time.perf_counter()
@@ -158,8 +195,7 @@ def load(port: int, requests_: list[bytes], connections: int, seconds: float, ra
         run.seconds = time.perf_counter() - start
     finally:
         for conn in conns:
-            selector.unregister(conn.sock)
-            conn.sock.close()
+            conn.close()
         selector.close()
     return run
 

@@ -31,11 +31,11 @@ from shared.contracts.links import (
     TargetLinksSchema,
 )
 from shared.dependencies import Database
-from shared.entrypoints import event_handler, idempotent, write
+from shared.entrypoints import event_handler, idempotent, read, write
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import validated
+from shared.schemas import schema, validated
 from shared.service import PortaService
 
 PURGE_INTERVAL = 300  # seconds between sweeps of addresses whose wrong guesses are forgotten
@@ -59,7 +59,7 @@ class LinksService(PortaService):
     # issues a second link instead; the first one's token was never seen by anyone.
     @write(replay=False)
     def issue_link(self, payload: dict) -> dict:
-        data = validated(IssueLinkSchema(), payload)
+        data = validated(schema(IssueLinkSchema), payload)
         issued = tokens.issue(self.db.session, self.context.for_firm(data["firm_id"]), data["kind"], data["target"],
                               expires_at=data["expires_at"], single_use=data["single_use"],
                               replace=data["replace"], seal=self.sealer.seal if data["retrievable"] else None,
@@ -68,7 +68,7 @@ class LinksService(PortaService):
             self._emit(LINK_REVOKED, self._dump(link), reason="replaced")
         link = self._dump(issued.link)
         self._emit(LINK_ISSUED, link)
-        return IssuedLinkSchema().dump({**{name: getattr(issued.link, name) for name in link},
+        return schema(IssuedLinkSchema).dump({**{name: getattr(issued.link, name) for name in link},
                                         "token": issued.token})
 
     @rpc
@@ -76,10 +76,10 @@ class LinksService(PortaService):
     def reveal_links(self, firm_id: str, link_ids: list[str]) -> dict:
         """`{"items": [{"id", "token", "live"}]}`, one per asked id in order: the tokens of the firm's
         links issued `retrievable`; None for any other id (unknown, another firm's, not retrievable)."""
-        data = validated(RevealLinksSchema(), {"firm_id": firm_id, "link_ids": link_ids})
+        data = validated(schema(RevealLinksSchema), {"firm_id": firm_id, "link_ids": link_ids})
         revealed = tokens.reveal(self.db.session, self.context.for_firm(data["firm_id"]), data["link_ids"],
                                  self.sealer.unseal)
-        return RevealedLinksSchema().dump({"items": revealed})
+        return schema(RevealedLinksSchema).dump({"items": revealed})
 
     @rpc
     @write
@@ -93,10 +93,10 @@ class LinksService(PortaService):
     @rpc
     @write
     def revoke_target_links(self, firm_id: str, kind: str | None, target: dict) -> dict:
-        data = validated(TargetLinksSchema(), {"firm_id": firm_id, "kind": kind, "target": target})
+        data = validated(schema(TargetLinksSchema), {"firm_id": firm_id, "kind": kind, "target": target})
         links = tokens.revoke_target(self.db.session, self.context.for_firm(data["firm_id"]), data["kind"],
                                      data["target"])
-        result = LinkListSchema().dump({"items": links})
+        result = schema(LinkListSchema).dump({"items": links})
         for link in result["items"]:
             self._emit(LINK_REVOKED, link, reason="target_revoked")
         return result
@@ -120,7 +120,7 @@ class LinksService(PortaService):
         """An accepted invitation is spent: every invitation link of that user stops working."""
         target = {"type": "user", "id": event["data"]["user"]["id"]}
         revoked = tokens.revoke_target(self.db.session, uuid.UUID(event["firm_id"]), "invitation", target)
-        for link in LinkListSchema().dump({"items": revoked})["items"]:
+        for link in schema(LinkListSchema).dump({"items": revoked})["items"]:
             self._emit(LINK_REVOKED, link, reason="target_revoked")
 
     # -- for the public pages (through the gateway) ---------------------------------------------
@@ -133,14 +133,13 @@ class LinksService(PortaService):
         return self._dump(tokens.resolve(self.db.session, token, address, tokens.check_kind(kind)))
 
     @rpc
-    # Reads only, but a wrong token must still count against its address after the failed call's rollback.
-    @idempotent
+    # Reads only, on the call's read-only connection; a wrong token fails the call and is counted after it.
+    @read
     def describe_link(self, token: str, address: str, kind: str | None = None) -> dict:
         """`resolve_link` with what the link's public page shows (LinkViewSchema), from one statement."""
-        self.db.on_failure(throttle.record_again)
-        described = tokens.describe(self.db.session, token, address, tokens.check_kind(kind))
-        return LinkViewSchema().dump({**described.link._mapping, "firm_name": described.firm_name,
-                                      "view": described.view})
+        described = tokens.describe(self.db.connection, token, address, tokens.check_kind(kind),
+                                    count_miss=self.db.on_failure)
+        return schema(LinkViewSchema).dump(described)
 
     @rpc
     @write
@@ -158,4 +157,4 @@ class LinksService(PortaService):
         throttle.purge(self.db.session)
 
     def _dump(self, link: Link) -> dict:
-        return LinkSchema().dump(link)
+        return schema(LinkSchema).dump(link)

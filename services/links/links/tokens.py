@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, RowMapping, String, and_, bindparam, func, literal, or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session as DbSession
 
 from links import throttle
@@ -94,10 +95,11 @@ def hash_token(token: str) -> str:
 
 def live() -> ColumnElement[bool]:
     """SQL: the link may still be used, by the database's clock."""
+    link = Link.__table__.c
     return and_(
-        Link.revoked_at.is_(None),
-        or_(Link.expires_at.is_(None), Link.expires_at > func.now()),
-        or_(Link.single_use.is_(False), Link.used_at.is_(None)),
+        link.revoked_at.is_(None),
+        or_(link.expires_at.is_(None), link.expires_at > func.now()),
+        or_(link.single_use.is_(False), link.used_at.is_(None)),
     )
 
 
@@ -180,45 +182,42 @@ def resolve(db: DbSession, token: str, address: str, kind: str | None = None) ->
     return link
 
 
-@dataclass
-class Described:
-    """A live link and what its public page shows: `view` as its owning service gave it (None: ask that
-    service), `firm_name` as crm's events told (None: a firm made before the links service kept names)."""
+# `describe`'s one statement, built once (the public page's hot path): the link by its token's hash (of the
+# asked kind, or any), its firm's name, and the address's recent misses, each joined to one row of nothing so
+# that a miss still answers a row. Core columns: no ORM layer on the way.
+_links, _firm_names, _failed = Link.__table__.c, FirmName.__table__.c, FailedAttempt.__table__.c
+_DESCRIBE = (
+    select(_links.id, _links.firm_id, _links.kind, _links.target, _links.expires_at, _links.single_use,
+           _links.used_at, _links.revoked_at, _links.created_at, _links.view, live().label("live"),
+           _firm_names.name.label("firm_name"), _failed.failures, _failed.last_failure_at, func.now().label("now"))
+    .select_from(select(literal(1).label("one")).subquery())
+    .outerjoin(Link.__table__, and_(_links.token_hash == bindparam("token_hash"),
+                                    or_(bindparam("kind", type_=String).is_(None),
+                                        _links.kind == bindparam("kind", type_=String))))
+    .outerjoin(FirmName.__table__, _firm_names.firm_id == _links.firm_id)
+    .outerjoin(FailedAttempt.__table__, throttle.recent_failures(bindparam("address", type_=String)))
+)
 
-    link: Any  # the row: Link's columns by name
-    firm_name: str | None
-    view: dict[str, Any] | None
 
-
-def describe(db: DbSession, token: str, address: str, kind: str | None = None) -> Described:
-    """`resolve` and the page's content in one statement: the link by its token's hash, its firm's name and
-    the address's recent misses, read together so a miss needs no second read to be refused. A live link
-    answers whatever the address (the misses read along are ignored); errors as `resolve`, but an answered
-    miss is only counted after the failing call's rollback (throttle.count_after_rollback), so a lookup
-    writes nothing before it."""
+def describe(db: Connection, token: str, address: str, kind: str | None = None, *,
+             count_miss: Callable[[Callable[[DbSession], None]], None]) -> RowMapping:
+    """`resolve` and what the link's public page shows, in one statement on the call's read connection: the
+    link's columns by name, its `firm_name` as crm's events told (None: a firm made before the links service
+    kept names) and its `view` as its owning service gave it (None: ask that service). The address's recent
+    misses are read along, so a miss needs no second read to be refused; a live link answers whatever they are.
+    Errors as `resolve`; an answered miss writes nothing here: `count_miss` (the call's `on_failure`) is given
+    what counts it once the call has failed, in a write transaction of its own."""
     key = client_key(address)
     # A token of the wrong shape matches no stored hash (64 hex digits), and is still a counted miss.
     token_hash = hash_token(token) if isinstance(token, str) and _TOKEN_SHAPE.fullmatch(token) else ""
-    matches = Link.token_hash == token_hash
-    if kind is not None:
-        matches = and_(matches, Link.kind == kind)
-    one = select(literal(1).label("one")).subquery()
-    row = db.execute(
-        select(Link.id, Link.firm_id, Link.kind, Link.target, Link.expires_at, Link.single_use, Link.used_at,
-               Link.revoked_at, Link.created_at, Link.view, live().label("live"), FirmName.name.label("firm_name"),
-               FailedAttempt.failures, FailedAttempt.last_failure_at, func.now().label("now"))
-        .select_from(one)
-        .outerjoin(Link, matches)
-        .outerjoin(FirmName, FirmName.firm_id == Link.firm_id)
-        .outerjoin(FailedAttempt, throttle.recent_failures(key))
-    ).one()
+    row = db.execute(_DESCRIBE, {"token_hash": token_hash, "kind": kind, "address": key}).one()
     if row.id is None:
         throttle.refuse_if_waiting(row.failures, row.last_failure_at, row.now)
-        throttle.count_after_rollback(db, key)
+        count_miss(throttle.counting(key))
         raise NotFound("No such link.")
     if not row.live:
         raise _gone(row)
-    return Described(row, row.firm_name, row.view)
+    return row._mapping
 
 
 def redeem(db: DbSession, token: str, address: str, kind: str | None = None) -> Link:

@@ -1,7 +1,10 @@
 """`describe_link`: a link's public page from one lookup, its view kept current by its owners' events."""
 from __future__ import annotations
 
+import re
 import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +12,8 @@ from nameko.amqp.publish import Publisher
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from links.service import LinksService
 from shared.contracts.crm import FIRM_CREATED
@@ -39,6 +44,51 @@ def service(container_factory, config):
 
     with ServiceRpcProxy("links", config, timeout=10) as proxy:
         yield proxy, publish
+
+
+@dataclass
+class Sent:
+    """What reached PostgreSQL about links' own tables: each statement on them, and every statement of each
+    committed transaction that touched them (the outbox relay's work, on other tables, is left out)."""
+
+    statements: list[str] = field(default_factory=list)
+    commits: list[list[str]] = field(default_factory=list)
+
+
+_LINKS_TABLES = re.compile(r"\b(links|firm_names|failed_attempts)\b")
+
+
+@pytest.fixture
+def sent():
+    """`with sent() as seen:` what the calls inside sent to the database (every engine of this process)."""
+
+    @contextmanager
+    def watch():
+        seen = Sent()
+
+        def statement(conn, cursor, sql, parameters, context, executemany):
+            if _LINKS_TABLES.search(sql):
+                seen.statements.append(sql)
+            conn.info.setdefault("sent", []).append(sql)
+
+        def commit(conn):
+            sent = conn.info.pop("sent", [])
+            if any(_LINKS_TABLES.search(sql) for sql in sent):
+                seen.commits.append(sent)
+
+        def rollback(conn):
+            conn.info.pop("sent", None)
+
+        listeners = [("before_cursor_execute", statement), ("commit", commit), ("rollback", rollback)]
+        for name, listener in listeners:
+            event.listen(Engine, name, listener)
+        try:
+            yield seen
+        finally:
+            for name, listener in listeners:
+                event.remove(Engine, name, listener)
+
+    return watch
 
 
 def firm_created(publish, firm, name: str) -> None:
@@ -102,3 +152,21 @@ def test_describe_link_counts_wrong_tokens_and_refuses_them_while_the_address_wa
         links.describe_link("not a token", new_address())  # another address: answered
     # API.md: "A valid link token always works, also from a throttled address".
     assert links.describe_link(token, address)["kind"] == "file_request"
+
+
+def test_a_valid_token_is_one_statement_and_no_transaction(links, firm, address, sent):
+    token = links.issue_link(file_request(firm))["token"]
+    with sent() as seen:
+        assert links.describe_link(token, address)["kind"] == "file_request"
+    assert len(seen.statements) == 1 and seen.statements[0].lstrip().startswith("SELECT")
+    assert seen.commits == []  # a read-only connection without a transaction: nothing to commit
+
+
+def test_a_wrong_token_is_counted_in_one_statement_committed_on_its_own(links, address, failures, sent,
+                                                                       raises_remote):
+    with sent() as seen, raises_remote("NotFound"):
+        links.describe_link("x" * 43, address)
+    lookup, count = seen.statements
+    assert lookup.lstrip().startswith("SELECT") and count.lstrip().startswith("INSERT INTO failed_attempts")
+    assert seen.commits == [[count]] and failures.count(address) == 1
+    assert "synchronous_commit" in count  # the count's commit does not wait for the disk (links.throttle)

@@ -10,7 +10,7 @@ import falcon
 
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
-from gateway.resources.public import _private, firm_name, pages
+from gateway.resources.public import _private, pages
 from gateway.resources.shares import in_words
 from gateway.transfer import FileTransfer
 from shared.contracts.approvals import (
@@ -114,7 +114,7 @@ class ApprovalLink:
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
         approval = rpc.call("documents", "describe_approval", context=req.context.call_context, token=token,
                             address=req.context.client_address)
-        return {"firm_name": firm_name(rpc, req, link), "message": approval["message"], "approval": approval}
+        return {"message": approval["message"], "approval": approval}
 
     def page(self, info: dict, token: str) -> str:
         approval = info["approval"]

@@ -14,7 +14,7 @@ from marshmallow import Schema, fields
 
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
-from gateway.resources.public import _private, firm_name, pages
+from gateway.resources.public import _private, pages
 from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
 from shared.contracts.documents import (
     QUESTION_ID,
@@ -27,7 +27,7 @@ from shared.contracts.documents import (
     PortalClientRequestPageSchema,
     PortalClientRequestSchema,
 )
-from shared.schemas import PageQuerySchema
+from shared.schemas import PageQuerySchema, schema
 
 FILE_ERRORS = (404, 409, 413, 415, 422)
 
@@ -103,7 +103,7 @@ class ClientRequestLink:
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
         request = rpc.call("documents", "describe_client_request", context=req.context.call_context, token=token,
                            address=req.context.client_address)
-        return {"firm_name": firm_name(rpc, req, link), "message": request["message"],
+        return {"message": request["message"],
                 "expires_at": request["expires_at"] or link.get("expires_at"), "client_request": request}
 
     def page(self, info: dict, token: str) -> str:
@@ -164,7 +164,7 @@ class LinkQuestionFiles:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
-        resp.media = AnswerFilesSchema().dump(receive_question_files(
+        resp.media = schema(AnswerFilesSchema).dump(receive_question_files(
             req, self.rpc, self.transfer, begin_method="begin_link_answer_upload",
             complete_method="complete_link_answer_uploads", question_id=req.get_param("question_id"),
             token=token, address=req.context.client_address))
@@ -215,7 +215,7 @@ class PortalClientRequestFiles:
                query=QuestionFilesQuerySchema, response=AnswerFilesSchema, status=201, files=True,
                errors=FILE_ERRORS)
     def on_post(self, req: falcon.Request, resp: falcon.Response, account_id: Any, client_request_id: Any) -> None:
-        resp.media = AnswerFilesSchema().dump(receive_question_files(
+        resp.media = schema(AnswerFilesSchema).dump(receive_question_files(
             req, self.rpc, self.transfer, begin_method="begin_portal_answer_upload",
             complete_method="complete_portal_answer_uploads", question_id=req.get_param("question_id") or "",
             account_id=str(account_id), client_request_id=str(client_request_id)))

@@ -9,7 +9,7 @@ import falcon
 
 from gateway.openapi import operation
 from gateway.resources.billing import IDEMPOTENT, idempotency_key
-from gateway.resources.public import _private, firm_name, pages
+from gateway.resources.public import _private, pages
 from shared.contracts.billing import (
     OnlinePaymentCreateSchema,
     PaymentResultSchema,
@@ -43,7 +43,7 @@ class InvoiceLink:
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
         pay = rpc.call("billing", "describe_pay_link", context=req.context.call_context, token=token,
                        address=req.context.client_address)
-        return {"firm_name": firm_name(rpc, req, link), "invoice": pay["invoice"], "payment": pay["payment"]}
+        return {"invoice": pay["invoice"], "payment": pay["payment"]}
 
     def page(self, info: dict, token: str) -> str:
         invoice = info["invoice"]

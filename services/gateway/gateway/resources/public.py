@@ -6,7 +6,6 @@ tokens per client address.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import falcon
@@ -14,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from marshmallow import Schema, fields
 
 from gateway.openapi import operation
+from gateway.rpc import beside
 from gateway.transfer import COMPLETE_TIMEOUT, FileTransfer, IncomingFile
 from shared.contracts.approvals import LinkApprovalSchema
 from shared.contracts.billing import LinkInvoiceSchema, PayOptionsSchema
@@ -27,6 +27,7 @@ from shared.contracts.documents import (
 )
 from shared.contracts.shares import LinkShareSchema
 from shared.errors import Gone, NotFound, Throttled
+from shared.schemas import schema
 
 pages = Environment(loader=PackageLoader("gateway", "templates"), autoescape=select_autoescape())
 
@@ -67,9 +68,9 @@ def _private(resp: falcon.Response) -> None:
 
 class LinkKind(Protocol):
     """What the public side of one kind of link does: `describe` answers `GET /api/public/links/{token}`
-    (its fields merged into LinkInfoSchema's; NotFound/Gone/Throttled when the owning service refuses),
-    `page` renders `/p/{token}` from that description. One per kind, passed to `LinkInfo`/`LinkPage`
-    by `app.routes()`."""
+    (its fields merged into LinkInfoSchema's, over the firm's name and the link's expiry; NotFound/Gone/Throttled
+    when the owning service refuses), `page` renders `/p/{token}` from that description. One per kind, passed
+    to `LinkInfo`/`LinkPage` by `app.routes()`."""
 
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict: ...
 
@@ -94,21 +95,11 @@ class FileRequestLink:
         # uploads stay checked by documents. A link issued before views asks documents.
         request = link.get("view") or rpc.call("documents", "describe_file_request", token=token,
                                                context=req.context.call_context, address=req.context.client_address)
-        return {"firm_name": firm_name(rpc, req, link), "message": request["message"],
+        return {"message": request["message"],
                 "expires_at": request["expires_at"] or link.get("expires_at"), "file_request": request}
 
     def page(self, info: dict, token: str) -> str:
         return pages.get_template("upload.html").render(info=info, token=token)
-
-
-# Calls a public request makes beside another it waits for (the RPC client serves many threads at once).
-_beside = ThreadPoolExecutor(max_workers=8, thread_name_prefix="public-rpc")
-
-
-def firm_name(rpc: Any, req: falcon.Request, link: dict) -> str:
-    """The firm's name as `describe_link` read it, or crm's answer to the call `describe_link` started."""
-    name = link.get("firm_name")
-    return name if isinstance(name, str) else name.result()["name"]
 
 
 def describe_link(rpc: Any, kinds: dict[str, LinkKind], req: falcon.Request, token: str) -> tuple[dict, LinkKind]:
@@ -119,12 +110,13 @@ def describe_link(rpc: Any, kinds: dict[str, LinkKind], req: falcon.Request, tok
     kind = kinds.get(link["kind"])
     if kind is None:
         raise NotFound("This kind of link has no page yet.")
-    if link.get("firm_name") is None:  # a firm made before links kept names: crm answers beside the kind's call
-        link["firm_name"] = _beside.submit(rpc.call, "crm", "describe_firm", context=req.context.call_context,
-                                           firm_id=link["firm_id"])
-    info = {"kind": link["kind"], "message": None, "expires_at": link.get("expires_at"),
-            **kind.describe(rpc, req, token, link)}
-    return info, kind
+    name = link.get("firm_name")
+    # A firm made before links kept names: crm answers beside the kind's own call.
+    firm = beside(rpc.call, "crm", "describe_firm", context=req.context.call_context,
+                  firm_id=link["firm_id"]) if name is None else None
+    described = kind.describe(rpc, req, token, link)
+    return {"kind": link["kind"], "firm_name": name if firm is None else firm.result()["name"], "message": None,
+            "expires_at": link.get("expires_at"), **described}, kind
 
 
 class LinkInfo:
@@ -139,7 +131,7 @@ class LinkInfo:
     def on_get(self, req: falcon.Request, resp: falcon.Response, token: str) -> None:
         _private(resp)
         info, _ = describe_link(self.rpc, self.kinds, req, token)
-        resp.media = LinkInfoSchema().dump(info)
+        resp.media = schema(LinkInfoSchema).dump(info)
 
 
 class LinkFiles:

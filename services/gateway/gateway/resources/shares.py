@@ -14,7 +14,7 @@ from zipstream import ZipStream
 
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
-from gateway.resources.public import _private, firm_name, pages
+from gateway.resources.public import _private, pages
 from gateway.transfer import FileTransfer, _range
 from shared.contracts.shares import (
     ShareCreateSchema,
@@ -131,7 +131,7 @@ class ShareLink:
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
         share = rpc.call("documents", "open_share", context=req.context.call_context, token=token,
                          address=req.context.client_address)
-        return {"firm_name": firm_name(rpc, req, link), "message": share["message"],
+        return {"message": share["message"],
                 "expires_at": share["expires_at"], "share": share}
 
     def page(self, info: dict, token: str) -> str:

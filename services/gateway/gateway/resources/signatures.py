@@ -15,7 +15,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from gateway.openapi import operation
 from gateway.resources.paging import page_query
-from gateway.resources.public import _private, firm_name, pages
+from gateway.resources.public import _private, pages
 from gateway.resources.shares import in_words
 from gateway.transfer import COMPLETE_TIMEOUT, incoming_files
 from shared.contracts.documents import (
@@ -168,7 +168,7 @@ class SignatureLink:
     def describe(self, rpc: Any, req: falcon.Request, token: str, link: dict) -> dict:
         signature = rpc.call("documents", "describe_signature", context=req.context.call_context, token=token,
                              address=req.context.client_address)
-        return {"firm_name": firm_name(rpc, req, link), "message": signature["message"] or None,
+        return {"message": signature["message"] or None,
                 "expires_at": signature["expires_at"], "signature": signature}
 
     def page(self, info: dict, token: str) -> str:
