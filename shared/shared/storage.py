@@ -26,7 +26,8 @@ MIB = 1024 * 1024
 # S3 allows 10,000 parts per upload; a part is held in memory while it is sent.
 MIN_PART_SIZE = 5 * MIB  # S3's smallest part: a part is copied twice in memory while it is sent
 MAX_PARTS = 9_000
-READ_CHUNK = 256 * 1024
+# What a download hands on at a time: fewer, larger writes to the client (10 MB: 10 instead of 40).
+READ_CHUNK = MIB
 # How much of the start of an upload is kept for sniffing its type.
 HEAD_BYTES = 8 * 1024
 
@@ -158,14 +159,19 @@ class ObjectStore:
                        secure=settings.s3_secure)
         return cls(client, settings.s3_bucket)
 
-    def put_stream(self, key: str, stream: BinaryIO, *, max_bytes: int, content_type: str) -> None:
-        """Stream an upload of unknown length into `key`, one part in memory at a time."""
+    def put_stream(self, key: str, stream: BinaryIO, *, max_bytes: int, content_type: str,
+                   length: int | None = None) -> None:
+        """Stream an upload into `key`, one part in memory at a time. `length`: how many bytes the stream
+        holds, when known (a Content-Length). minio then takes each part in one read, with no copy, and a
+        file of one part in one PUT; a stream that ends before `length` raises OSError, nothing stored.
+        Unknown, minio reads a byte past each part to find the last one, and copies the part to drop it."""
         # Two parts in flight: one is sent while the next is read from the client (200 MB: 0.89x
         # direct, against 0.75x with one); minio's default of three added memory, not speed.
         source = _Source(stream)
         try:
-            self.client.put_object(self.bucket, key, source, length=-1, part_size=part_size_for(max_bytes),
-                                   content_type=content_type, num_parallel_uploads=2)
+            self.client.put_object(self.bucket, key, source, length=-1 if length is None else length,
+                                   part_size=part_size_for(max_bytes), content_type=content_type,
+                                   num_parallel_uploads=2)
         except Exception as error:
             # When reading the stream fails, minio aborts the multipart upload; an abort that fails too
             # (s3rver has no AbortMultipartUpload; a dropped connection) must not hide why: a file over

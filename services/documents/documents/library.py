@@ -29,8 +29,8 @@ QUARANTINED = {
 
 def find_document(db: DbSession, firm_id: uuid.UUID, document_id: uuid.UUID) -> Document:
     """A document of the firm, before the caller's right to its account is checked."""
-    document = db.scalar(select(Document).where(Document.firm_id == firm_id, Document.id == document_id))
-    if document is None:
+    document = db.get(Document, document_id)  # by primary key: no statement to build per call
+    if document is None or document.firm_id != firm_id:
         raise NotFound(NO_SUCH_DOCUMENT)
     return document
 

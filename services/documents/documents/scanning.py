@@ -191,6 +191,13 @@ def first_status(clamd_address: str) -> str:
     return "pending" if clamd_address else "not_scanned"
 
 
+def waits_for_scan(event: dict) -> bool:
+    """Whether a `document_created` event is about a document waiting for its verdict. Only a document
+    created `pending` ever waits (its status leaves `pending` and never comes back), so one created
+    `not_scanned`, as every document is while scanning is off, needs no look at the database."""
+    return event["data"]["document"]["scan_status"] == "pending"
+
+
 @dataclass(frozen=True)
 class Scanned:
     document: Document

@@ -62,7 +62,7 @@ from shared.entrypoints import event_handler, idempotent, write
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 from shared.service import PortaService
 
 log = logging.getLogger(__name__)
@@ -122,14 +122,14 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def list_folders(self, account_id: str) -> dict:
         caller = self._authorize(account_id)
         items = folders.list_folders(self.db.session, caller.firm_id, caller.account_id, client=caller.client)
-        return FolderListSchema().dump({"items": items, "next_cursor": None})
+        return schema(FolderListSchema).dump({"items": items, "next_cursor": None})
 
     @rpc
     @write
     def create_folder(self, account_id: str, payload: dict) -> dict:
-        data = validated(FolderCreateSchema(), payload)
+        data = validated(schema(FolderCreateSchema), payload)
         caller = self._staff_writer(account_id)
-        folder = FolderSchema().dump(folders.create_folder(self.db.session, caller.firm_id, caller.account_id,
+        folder = schema(FolderSchema).dump(folders.create_folder(self.db.session, caller.firm_id, caller.account_id,
                                                            caller.user_id, data))
         self.db.emit(FOLDER_CREATED, {"folder": folder}, firm_id=caller.firm_id, account_id=caller.account_id)
         return folder
@@ -138,23 +138,23 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
 
     @rpc
     def list_documents(self, account_id: str, query: dict) -> dict:
-        params = validated(DocumentQuerySchema(), query)
+        params = validated(schema(DocumentQuerySchema), query)
         caller = self._authorize(account_id)
         items, cursor = library.list_documents(self.db.session, caller.firm_id, caller.account_id, params,
                                                client=caller.client)
-        return DocumentPageSchema().dump({"items": items, "next_cursor": cursor})
+        return schema(DocumentPageSchema).dump({"items": items, "next_cursor": cursor})
 
     @rpc
     def get_document(self, document_id: str) -> dict:
         document, _ = self._document(document_id)
-        return DocumentSchema().dump(document)
+        return schema(DocumentSchema).dump(document)
 
     @rpc
     @write
     def update_document(self, document_id: str, payload: dict) -> dict:
-        data = validated(DocumentPatchSchema(), payload)
+        data = validated(schema(DocumentPatchSchema), payload)
         document, _ = self._document(document_id, "manage_documents")
-        result = DocumentSchema().dump(library.update_document(self.db.session, document, data))
+        result = schema(DocumentSchema).dump(library.update_document(self.db.session, document, data))
         self.db.emit(DOCUMENT_UPDATED, {"document": result, "changed": sorted(data)}, firm_id=document.firm_id,
                      account_id=document.account_id)
         return result
@@ -163,7 +163,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     @write
     def delete_document(self, document_id: str) -> None:
         document, _ = self._document(document_id, "manage_documents")
-        gone = {**DocumentSchema().dump(document), "object_key": document.object_key}
+        gone = {**schema(DocumentSchema).dump(document), "object_key": document.object_key}
         library.delete_document(self.db.session, document)
         self.db.emit(DOCUMENT_DELETED, {"document": gone}, firm_id=document.firm_id, account_id=document.account_id)
 
@@ -180,16 +180,16 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         document, caller = self._document(document_id)
         library.open_document(self.db.session, document, caller.user_id,
                               account_id=parse_id(account_id, "document") if account_id is not None else None)
-        return DownloadSchema().dump(document)
+        return schema(DownloadSchema).dump(document)
 
     # -- uploads by logged-in users ---------------------------------------------------------
 
     @rpc
-    @write
+    @idempotent  # a redelivered begin leaves a second upload nobody writes into, which the sweeper removes
     def begin_upload(self, account_id: str, payload: dict) -> dict:
         """Before the bytes: where they go and how many may come. Staff need `manage_documents`;
         a client uploads into folders he may edit (the client root by default)."""
-        data = validated(UploadRequestSchema(), payload)
+        data = validated(schema(UploadRequestSchema), payload)
         caller = self._authorize(account_id, uploads.right_to_upload(self._principal().kind))
         upload = uploads.begin_for_user(self.db.session, firm_id=caller.firm_id, account_id=caller.account_id,
                                         uploader=uploads.Uploader.user(caller.user_id, caller.user,
@@ -198,7 +198,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         return self._ticket(upload)
 
     def _ticket(self, upload: Upload) -> dict:
-        return UploadTicketSchema().dump({"upload_id": upload.id, "object_key": upload.object_key,
+        return schema(UploadTicketSchema).dump({"upload_id": upload.id, "object_key": upload.object_key,
                                           "max_bytes": upload.max_bytes})
 
     def _discard_on_failure(self, upload_id: uuid.UUID) -> None:
@@ -213,22 +213,23 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def _emit_stored(self, documents: list[Document]) -> list[dict]:
         dumped = []
         for document in documents:
-            dumped.append(DocumentSchema().dump(document))
+            dumped.append(schema(DocumentSchema).dump(document))
             self.db.emit(DOCUMENT_CREATED, {"document": dumped[-1]}, firm_id=document.firm_id,
                          account_id=document.account_id)
         return dumped
 
-    @event_handler(DOCUMENT_CREATED)
+    @event_handler(DOCUMENT_CREATED, when=scanning.waits_for_scan)
     def scan_new_document(self, event: dict) -> None:
         """A new document waiting for its virus scan gets its verdict (documents/scanning.py): its bytes
-        stream from the store to clamd. No verdict raises, so the event comes back after a pause and the
-        document stays pending, quarantined. `document_infected` / `document_too_large_to_scan` tell the firm."""
+        stream from the store to clamd; one created while scanning is off is acknowledged untouched. No verdict
+        raises, so the event comes back after a pause and the document stays pending, quarantined.
+        `document_infected` / `document_too_large_to_scan` tell the firm."""
         scanned = scanning.scan_pending(self.db.session, self.store,
                                         parse_id(event["data"]["document"]["id"], "document"),
                                         self.settings.clamd_address)
         quarantined = scanning.QUARANTINE_EVENTS.get(scanned.verdict.status) if scanned else None
         if scanned and quarantined:
-            self.db.emit(quarantined, {"document": DocumentSchema().dump(scanned.document),
+            self.db.emit(quarantined, {"document": schema(DocumentSchema).dump(scanned.document),
                                        "signature": scanned.verdict.signature},
                          firm_id=scanned.document.firm_id, account_id=scanned.document.account_id, actor=SYSTEM)
 
@@ -237,7 +238,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def complete_uploads(self, payload: dict) -> dict:
         """Every file of one HTTP request, once the gateway has streamed them all (`UploadBatchSchema`):
         all become documents in this one transaction, or none does and every upload named is discarded."""
-        items = validated(UploadBatchSchema(), payload)["items"]
+        items = validated(schema(UploadBatchSchema), payload)["items"]
         batch = uploads.find_own_batch(self.db.session, [item["upload_id"] for item in items], self._principal())
         for upload in batch:
             self._discard_on_failure(upload.id)
@@ -253,7 +254,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         """The gateway gave up on the bytes (too large, client gone, another file of the request refused):
         forget these uploads now. A logged-in caller cancels only his own; a call without one, only link
         uploads."""
-        for upload_id in validated(UploadCancelSchema(), payload)["upload_ids"]:
+        for upload_id in validated(schema(UploadCancelSchema), payload)["upload_ids"]:
             uploads.cancel(self.db.session, self.store, upload_id, self.context.principal)
 
     @timer(interval=SWEEP_INTERVAL)
@@ -272,25 +273,25 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         return file_requests.with_urls(requests, revealed, self.settings.base_url)
 
     def _emit_request(self, event: EventType, request: FileRequest, **data: Any) -> None:
-        self.db.emit(event, {"file_request": FileRequestEventSchema().dump(request), **data},
+        self.db.emit(event, {"file_request": schema(FileRequestEventSchema).dump(request), **data},
                      firm_id=request.firm_id, account_id=request.account_id)
 
     def _answer(self, request: FileRequest) -> dict:
         """A staff write's reply: no url, as a stored (replayable) reply must not hold the link's token."""
-        return FileRequestSchema().dump({**file_requests.as_fields(request), "url": None})
+        return schema(FileRequestSchema).dump({**file_requests.as_fields(request), "url": None})
 
     @rpc
     @write
     def create_file_request(self, account_id: str, payload: dict) -> dict:
         """The request and its link. The reply has no url: a stored (replayable) reply must not
         hold the link's token, so the caller reads the url with `get_file_request`."""
-        data = validated(FileRequestCreateSchema(), payload)
+        data = validated(schema(FileRequestCreateSchema), payload)
         caller = self._staff_writer(account_id)
         folder = folders.get_folder(self.db.session, caller.firm_id, caller.account_id, data["folder_id"],
                                     client=False)
         request = file_requests.create(self.db.session, folder, caller.user_id, data,
                                        guest=bool(caller.account.get("guest")))
-        view = PublicFileRequestSchema().dump(file_requests.public_fields(request))
+        view = schema(PublicFileRequestSchema).dump(file_requests.public_fields(request))
         link = self.links.issue_link(payload=file_requests.link_payload(request, view))
         file_requests.attach_link(request, uuid.UUID(link["id"]))
         self._emit_request(FILE_REQUEST_CREATED, request)
@@ -305,22 +306,22 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
 
     @rpc
     def list_file_requests(self, account_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller = self._staff_writer(account_id)
         items, cursor = file_requests.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                        params["limit"], params["cursor"])
-        return FileRequestPageSchema().dump({"items": self._with_urls(caller.firm_id, items),
+        return schema(FileRequestPageSchema).dump({"items": self._with_urls(caller.firm_id, items),
                                              "next_cursor": cursor})
 
     @rpc
     def get_file_request(self, file_request_id: str) -> dict:
         request, caller = self._file_request(file_request_id)
-        return FileRequestSchema().dump(self._with_urls(caller.firm_id, [request])[0])
+        return schema(FileRequestSchema).dump(self._with_urls(caller.firm_id, [request])[0])
 
     @rpc
     @write
     def update_file_request(self, file_request_id: str, payload: dict) -> dict:
-        data = validated(FileRequestPatchSchema(), payload)
+        data = validated(schema(FileRequestPatchSchema), payload)
         request, _ = self._file_request(file_request_id, lock=True)
         file_requests.edit_message(request, data["message"])
         self._emit_request(FILE_REQUEST_UPDATED, request)
@@ -329,7 +330,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     @rpc
     @write
     def resend_file_request(self, file_request_id: str, payload: dict) -> dict:
-        data = validated(FileRequestResendSchema(), payload)
+        data = validated(schema(FileRequestResendSchema), payload)
         request, caller = self._file_request(file_request_id, lock=True)
         self._emit_sent(caller, request, file_requests.resend_to(request, data["recipients"]))
         return self._answer(request)
@@ -351,12 +352,12 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def describe_file_request(self, token: str, address: str) -> dict:
         """What the upload page shows: the message and limits, never what the folder holds."""
         request = self._linked_request(token, address)
-        return PublicFileRequestSchema().dump(file_requests.public_fields(request))
+        return schema(PublicFileRequestSchema).dump(file_requests.public_fields(request))
 
     @rpc
-    @write
+    @idempotent  # as begin_upload (a file request's limits count completed files, not uploads begun)
     def begin_link_upload(self, token: str, address: str, payload: dict) -> dict:
-        data = validated(LinkUploadRequestSchema(), payload)
+        data = validated(schema(LinkUploadRequestSchema), payload)
         request = self._linked_request(token, address)
         upload = file_requests.begin_upload(self.db.session, request, data,
                                             max_upload_bytes=self.settings.max_upload_bytes)
@@ -368,7 +369,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         """The files of one HTTP request through a link (`UploadBatchSchema`) become documents (or duplicates
         of what came before) in this one transaction, the request's limits counting them all; or none does,
         and all are forgotten at once, as are those of a request revoked or expired meanwhile."""
-        items = validated(UploadBatchSchema(), payload)["items"]
+        items = validated(schema(UploadBatchSchema), payload)["items"]
         upload_ids = [item["upload_id"] for item in items]
         # Before the link is resolved: a Gone link's uploads can never complete, so they are discarded too.
         self.db.on_failure(lambda session: file_requests.discard_if_closed(session, self.store, upload_ids))
@@ -388,13 +389,13 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
                                               for d in dumped],
                                    received_count=request.received_count)
             received.append(file_requests.what_the_uploader_sees(upload, completed, item["size"]))
-        return ReceivedFilesSchema().dump({"items": received})
+        return schema(ReceivedFilesSchema).dump({"items": received})
 
     @rpc
     @write
     def finish_link_uploads(self, token: str, address: str, payload: dict) -> None:
         """"Done uploading": the firm hears of it once per batch of files."""
-        data = validated(DoneUploadingSchema(), payload)
+        data = validated(schema(DoneUploadingSchema), payload)
         request = self._linked_request(token, address, lock=True)
         if file_requests.press_done(request):
             self._emit_request(FILE_REQUEST_DONE, request,

@@ -144,10 +144,10 @@ def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sh
                             .order_by(Document.created_at).limit(1))
         if earlier is not None:
             return Completed(duplicate_of=earlier)
-    folder = db.get(Folder, upload.folder_id)
-    if folder is None:  # deleted with its account while the bytes were on their way
-        raise NotFound("The folder is gone.")
-    stored = _document(upload, folder, upload.filename, upload.object_key, size, sha256, content_type, scan_status)
+    # No look at the folder: deleting it deletes its uploads (ON DELETE CASCADE), so the locked upload
+    # found here vouches for it, and a folder deleted meanwhile left nothing to complete (NotFound).
+    stored = _document(upload, upload.folder_id, upload.filename, upload.object_key, size, sha256, content_type,
+                       scan_status)
     documents = [stored]
     if upload.unzip and content_type == ZIP_TYPE:
         documents += _unpack(db, store, upload, stored, size, limits, scan_status, allowed_types)
@@ -157,9 +157,9 @@ def complete(db: DbSession, store: ObjectStore, upload: Upload, *, size: int, sh
     return Completed(documents=documents)
 
 
-def _document(upload: Upload, folder: Folder, name: str, key: str, size: int, sha256: str, content_type: str,
-              scan_status: str, archive_id: uuid.UUID | None = None) -> Document:
-    return Document(id=uuid.uuid4(), firm_id=upload.firm_id, account_id=upload.account_id, folder_id=folder.id,
+def _document(upload: Upload, folder_id: uuid.UUID, name: str, key: str, size: int, sha256: str,
+              content_type: str, scan_status: str, archive_id: uuid.UUID | None = None) -> Document:
+    return Document(id=uuid.uuid4(), firm_id=upload.firm_id, account_id=upload.account_id, folder_id=folder_id,
                     name=name, size=size, content_type=content_type, sha256=sha256, object_key=key,
                     source=upload.source, uploaded_by_kind=upload.uploaded_by_kind,
                     uploaded_by_id=upload.uploaded_by_id, uploader_name=upload.uploader_name,
@@ -192,8 +192,8 @@ def _unpack(db: DbSession, store: ObjectStore, upload: Upload, zipped: Document,
         folder = top
         for part in member.folder_path:
             folder = folders.child_folder(db, folder, part, upload.uploaded_by_id)
-        documents.append(_document(upload, folder, member.filename, key, member_size, member_sha256, content_type,
-                                   scan_status, archive_id=zipped.id))
+        documents.append(_document(upload, folder.id, member.filename, key, member_size, member_sha256,
+                                   content_type, scan_status, archive_id=zipped.id))
     return documents
 
 

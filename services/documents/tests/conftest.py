@@ -4,7 +4,8 @@ the tests that need none of them (and asks for none of these fixtures).
 
 Domain tests use `db` (rolled back at the end) and `store` (the run's bucket; whatever the test wrote
 under its firm's prefix is removed afterwards). Each test has a firm and an account of its own.
-Service tests start the service with `start_documents`: crm and links are test doubles.
+Service tests start the service with `start_documents` (crm and links are test doubles) and call it
+through `Documents` (the `documents` fixture: default settings).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from devstack.fixtures import rolled_back
+from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 from psycogreen.eventlet import patch_psycopg
 from sqlalchemy import Engine, delete, select, text
@@ -182,6 +184,40 @@ class Running:
     config: dict[str, Any]
     crm: Any
     links: Any
+
+
+@dataclass
+class Documents:
+    """A running DocumentsService, called over RPC, and its crm and links doubles."""
+
+    config: dict[str, Any]
+    crm: Any
+    links: Any
+    firm_id: uuid.UUID
+    account_id: uuid.UUID
+    container: Any
+
+    def call(self, method: str, user_id: uuid.UUID | None = None, kind: str = "staff", *,
+             call_key: str | None = None, **kwargs: Any) -> Any:
+        """`method` as a user (`kind`) of the test's firm, or without `user_id` as the person with a link;
+        under `call_key` (default: a fresh one, as each gateway request has)."""
+        context = {"call_key": call_key or uuid.uuid4().hex}
+        if user_id is not None:
+            context.update(firm_id=str(self.firm_id), user_id=str(user_id), user_kind=kind)
+        with ServiceRpcProxy("documents", self.config, timeout=15, context_data=context) as proxy:
+            return getattr(proxy, method)(**kwargs)
+
+    def link_resolves_to(self, kind: str, target_id: str) -> None:
+        """links resolves any token to a live link of `kind` (a file or client request) for this target."""
+        self.links.resolve_link.return_value = {"id": str(uuid.uuid4()), "firm_id": str(self.firm_id), "kind": kind,
+                                                "target": {"type": kind, "id": target_id}}
+
+
+@pytest.fixture
+def documents(start_documents: Callable[..., Running], firm_id: uuid.UUID, account_id: uuid.UUID) -> Documents:
+    """The service started with its default settings (crm authorises a staff member on the test's account)."""
+    running = start_documents()
+    return Documents(running.config, running.crm, running.links, firm_id, account_id, running.container)
 
 
 @pytest.fixture

@@ -7,14 +7,12 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.rpc import rpc
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -38,26 +36,6 @@ class NotificationsStandIn:
     def send_email(self, payload: dict) -> dict:
         HANDED_TO_NOTIFICATIONS.append(payload)
         return {"id": str(uuid.uuid4()), "status": "queued"}
-
-
-@dataclass
-class Documents:
-    config: dict[str, Any]
-    crm: Any
-    links: Any
-    firm_id: uuid.UUID
-    document_id: str
-
-    def call(self, method: str, call_key: str | None = None, **kwargs: Any) -> Any:
-        """`method` as a staff member of the test's firm, under `call_key` (default: a fresh one)."""
-        context = {"call_key": call_key or uuid.uuid4().hex, "firm_id": str(self.firm_id), "user_id": str(STAFF),
-                   "user_kind": "staff"}
-        with ServiceRpcProxy("documents", self.config, timeout=15, context_data=context) as proxy:
-            return getattr(proxy, method)(**kwargs)
-
-    def create(self, call_key: str | None = None) -> dict:
-        return self.call("create_approval_request", call_key, document_id=self.document_id,
-                         payload={"emails": EMAILS, "message": "Please check p. 2."})
 
 
 @pytest.fixture
@@ -86,30 +64,40 @@ def handed_to_notifications(container_factory: Callable[..., Any],
 
 
 @pytest.fixture
-def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, document: Document,
-              handed_to_notifications: list[dict]) -> Documents:
-    running = start_documents()
-    running.crm.describe_firm.return_value = {"name": "Acme CPA"}
+def documents(documents: Any, handed_to_notifications: list[dict]) -> Any:
+    """conftest's `Documents`, its doubles answering as crm and links do for approvals."""
+    documents.crm.describe_firm.return_value = {"name": "Acme CPA"}
     # As the links service answers: the raw token comes back once, with the new link's id.
-    running.links.issue_link.side_effect = lambda payload: {"id": str(uuid.uuid4()),
-                                                            "token": secrets.token_urlsafe(32), **payload}
-    return Documents(running.config, running.crm, running.links, firm_id, str(document.id))
+    documents.links.issue_link.side_effect = lambda payload: {"id": str(uuid.uuid4()),
+                                                              "token": secrets.token_urlsafe(32), **payload}
+    return documents
+
+
+@pytest.fixture
+def create(documents: Any, document: Document) -> Callable[..., dict]:
+    """`create(call_key=None)`: staff ask the approvers to approve the test's document."""
+
+    def create_request(call_key: str | None = None) -> dict:
+        return documents.call("create_approval_request", STAFF, call_key=call_key, document_id=str(document.id),
+                              payload={"emails": EMAILS, "message": "Please check p. 2."})
+
+    return create_request
 
 
 
 
-def test_a_create_that_fails_after_issuing_the_links_emails_nobody_and_stores_nothing(documents, read, events):
+def test_a_create_that_fails_after_issuing_the_links_emails_nobody_and_stores_nothing(documents, create, read, events):
     with (mock.patch.object(UnitOfWork, "commit", side_effect=RuntimeError("the database went away")),
           pytest.raises(RemoteError)):
-        documents.create()
+        create()
     assert documents.links.issue_link.call_count == len(EMAILS)  # the links were issued before it failed
     assert HANDED_TO_NOTIFICATIONS == []
     assert read(select(ApprovalRequest).where(ApprovalRequest.firm_id == documents.firm_id)) == []
     assert events("approver_email_due") == [] and events("approval_requested") == []
 
 
-def test_each_approvers_link_is_retrievable_and_only_its_id_is_kept(documents, read, events):
-    created = documents.create()
+def test_each_approvers_link_is_retrievable_and_only_its_id_is_kept(documents, create, read, events):
+    created = create()
     payloads = [c.kwargs["payload"] for c in documents.links.issue_link.call_args_list]
     assert [(p["kind"], p["retrievable"], p["single_use"]) for p in payloads] == [("approval", True, False)] * 2
     rows = {a.email: a for a in read(select(Approver).where(Approver.approval_request_id == uuid.UUID(created["id"])))}
@@ -124,40 +112,40 @@ def test_each_approvers_link_is_retrievable_and_only_its_id_is_kept(documents, r
         ("Acme CPA", "Please check p. 2.")}
 
 
-def test_a_redelivered_create_answers_as_the_first_and_makes_no_second_request(documents, read):
+def test_a_redelivered_create_answers_as_the_first_and_makes_no_second_request(documents, create, read):
     key = uuid.uuid4().hex
-    first, again = documents.create(call_key=key), documents.create(call_key=key)
+    first, again = create(call_key=key), create(call_key=key)
     assert again == first
     assert [r.id for r in read(select(ApprovalRequest).where(ApprovalRequest.firm_id == documents.firm_id))] == [
         uuid.UUID(first["id"])]
     assert documents.links.issue_link.call_count == len(EMAILS)
 
 
-def test_a_read_shows_the_url_of_each_live_link_of_an_approver_still_to_decide(documents, read):
-    created = documents.create()
+def test_a_read_shows_the_url_of_each_live_link_of_an_approver_still_to_decide(documents, create, read):
+    created = create()
     rows = read(select(Approver).where(Approver.approval_request_id == uuid.UUID(created["id"])))
     partner = next(a for a in rows if a.email == "partner@example.org")
     tokens = {str(a.link_id): secrets.token_urlsafe(32) for a in rows}
     documents.links.reveal_links.side_effect = lambda firm_id, link_ids: {"items": [
         {"id": i, "token": tokens[i], "live": i != str(partner.link_id)} for i in link_ids]}
-    read_back = documents.call("get_approval_request", approval_request_id=created["id"])
+    read_back = documents.call("get_approval_request", STAFF, approval_request_id=created["id"])
     urls = {a["email"]: a["url"] for a in read_back["approvers"]}
     spouse = next(a for a in rows if a.email == "spouse@example.org")
     assert urls == {"partner@example.org": None,  # his link is no longer live (revoked)
                     "spouse@example.org": f"{documents.config[SETTINGS_KEY].base_url}/p/{tokens[str(spouse.link_id)]}"}
 
 
-def test_an_approver_who_decided_has_no_url_to_copy(documents, read):
-    created = documents.create()
+def test_an_approver_who_decided_has_no_url_to_copy(documents, create, read):
+    created = create()
     rows = read(select(Approver).where(Approver.approval_request_id == uuid.UUID(created["id"])))
     partner = next(a for a in rows if a.email == "partner@example.org")
     documents.links.resolve_link.return_value = {"id": str(partner.link_id), "firm_id": str(documents.firm_id),
                                                  "kind": "approval",
                                                  "target": {"type": "approver", "id": str(partner.id)}}
-    documents.call("decide_approval", token="his-token", address="10.1.2.3", payload={"decision": "approved"})
+    documents.call("decide_approval", STAFF, token="his-token", address="10.1.2.3", payload={"decision": "approved"})
     documents.links.reveal_links.side_effect = lambda firm_id, link_ids: {"items": [
         {"id": i, "token": secrets.token_urlsafe(32), "live": True} for i in link_ids]}
-    read_back = documents.call("get_approval_request", approval_request_id=created["id"])
+    read_back = documents.call("get_approval_request", STAFF, approval_request_id=created["id"])
     urls = {a["email"]: a["url"] for a in read_back["approvers"]}
     assert urls["partner@example.org"] is None and urls["spouse@example.org"] is not None
     assert documents.links.reveal_links.call_args.kwargs["link_ids"] == [

@@ -7,11 +7,9 @@ import base64
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import Engine, delete, select
 
 from documents.models import ClientRequest, Document, Folder, Upload
@@ -29,40 +27,23 @@ QUESTIONS = [
 ]
 
 
-@dataclass
-class Documents:
-    config: dict[str, Any]
-    crm: Any
-    links: Any
-    firm_id: uuid.UUID
-    account_id: uuid.UUID
+def create_request(documents: Any, **fields: Any) -> dict:
+    """A request staff send for the test's account (`documents`: conftest's `Documents`)."""
+    return documents.call("create_client_request", STAFF, account_id=str(documents.account_id), payload={
+        "title": "2025 taxes", "questions": QUESTIONS, "login_required": False, **fields})
 
-    def call(self, method: str, user_id: uuid.UUID | None = None, kind: str = "staff", **kwargs: Any) -> Any:
-        """`method` as a user of the test's firm (none: as the person with a link)."""
-        context = {"call_key": uuid.uuid4().hex}
-        if user_id is not None:
-            context.update(firm_id=str(self.firm_id), user_id=str(user_id), user_kind=kind)
-        with ServiceRpcProxy("documents", self.config, timeout=15, context_data=context) as proxy:
-            return getattr(proxy, method)(**kwargs)
 
-    def create(self, **fields: Any) -> dict:
-        return self.call("create_client_request", STAFF, account_id=str(self.account_id), payload={
-            "title": "2025 taxes", "questions": QUESTIONS, "login_required": False, **fields})
+def answer(documents: Any, answers: dict, submit: bool = False) -> dict:
+    return documents.call("save_link_answers", token=TOKEN, address=ADDRESS,
+                          payload={"answers": answers, "submit": submit})
 
-    def link_resolves_to(self, request: dict) -> None:
-        self.links.resolve_link.return_value = {"id": str(uuid.uuid4()), "firm_id": str(self.firm_id),
-                                                "kind": "client_request",
-                                                "target": {"type": "client_request", "id": request["id"]}}
 
-    def answer(self, answers: dict, submit: bool = False) -> dict:
-        return self.call("save_link_answers", token=TOKEN, address=ADDRESS,
-                         payload={"answers": answers, "submit": submit})
-
-    def as_client(self) -> None:
-        self.crm.authorize_account.return_value = {
-            "account": {"id": str(self.account_id), "name": "Smith Family", "guest": False},
-            "principal_kind": "client", "user": {"name": "Jane Smith", "email": "jane@home.example"},
-            "portal_settings": {}}
+def as_client(documents: Any) -> None:
+    """crm authorises the caller as a client of the account from now on."""
+    documents.crm.authorize_account.return_value = {
+        "account": {"id": str(documents.account_id), "name": "Smith Family", "guest": False},
+        "principal_kind": "client", "user": {"name": "Jane Smith", "email": "jane@home.example"},
+        "portal_settings": {}}
 
 
 @pytest.fixture
@@ -73,18 +54,17 @@ def requests_removed(documents_engine: Engine, firm_id: uuid.UUID) -> Iterator[N
 
 
 @pytest.fixture
-def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, account_id: uuid.UUID,
-              requests_removed: None) -> Documents:
-    running = start_documents()
-    running.crm.describe_firm.return_value = {"name": "Acme CPA"}
-    running.links.reveal_links.side_effect = lambda firm_id, link_ids: {
+def documents(documents: Any, requests_removed: None) -> Any:
+    """conftest's `Documents`, its doubles answering as crm and links do for client requests."""
+    documents.crm.describe_firm.return_value = {"name": "Acme CPA"}
+    documents.links.reveal_links.side_effect = lambda firm_id, link_ids: {
         "items": [{"id": i, "token": TOKEN, "live": True} for i in link_ids]}
-    return Documents(running.config, running.crm, running.links, firm_id, account_id)
+    return documents
 
 
 
 
-def upload_for(documents: Documents, put_object: Callable[[str, bytes], None], question_id: str,
+def upload_for(documents: Any, put_object: Callable[[str, bytes], None], question_id: str,
                data: bytes = PDF, name: str = "w2.pdf") -> dict:
     ticket = documents.call("begin_link_answer_upload", token=TOKEN, address=ADDRESS,
                             payload={"question_id": question_id, "filename": name, "size": len(data)})
@@ -99,7 +79,7 @@ def upload_for(documents: Documents, put_object: Callable[[str, bytes], None], q
 
 
 def test_a_request_goes_out_as_a_retrievable_link_and_is_emailed_to_its_recipients(documents, events):
-    created = documents.create(recipients=["Jane@Home.example"], message="Before Friday, please.")
+    created = create_request(documents, recipients=["Jane@Home.example"], message="Before Friday, please.")
     issued = documents.links.issue_link.call_args.kwargs["payload"]
     assert (issued["kind"], issued["target"], issued["retrievable"], issued["single_use"]) == (
         "client_request", {"type": "client_request", "id": created["id"]}, True, False)
@@ -115,35 +95,35 @@ def test_login_required_sends_no_link_and_only_to_portal_users(documents):
     documents.crm.list_access.return_value = {"items": [
         {"email": "jane@home.example", "login": True}, {"email": "bob@home.example", "login": False}]}
     with pytest.raises(ValidationFailed) as refused:
-        documents.create(login_required=True, recipients=["bob@home.example"])
+        create_request(documents, login_required=True, recipients=["bob@home.example"])
     assert "bob@home.example" in refused.value.errors["recipients"][0]
-    created = documents.create(login_required=True, recipients=["jane@home.example"])
+    created = create_request(documents, login_required=True, recipients=["jane@home.example"])
     documents.links.issue_link.assert_not_called()
     assert documents.call("get_client_request", STAFF, client_request_id=created["id"])["url"] is None
 
 
 def test_question_ids_are_made_where_absent(documents):
-    created = documents.create(questions=[{"kind": "text", "label": "A"}, {"kind": "date", "label": "B"}])
+    created = create_request(documents, questions=[{"kind": "text", "label": "A"}, {"kind": "date", "label": "B"}])
     ids = [q["id"] for q in created["questions"]]
     assert len(set(ids)) == 2 and all(ids)
 
 
 def test_cancel_revokes_the_link_and_the_link_is_gone(documents, events):
-    created = documents.create()
-    documents.link_resolves_to(created)
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
     canceled = documents.call("cancel_client_request", STAFF, client_request_id=created["id"])
     assert canceled["status"] == "canceled" and canceled["canceled_at"]
     documents.links.revoke_link.assert_called_once()
     with pytest.raises(Gone):
         documents.call("describe_client_request", token=TOKEN, address=ADDRESS)
     with pytest.raises(Gone):
-        documents.answer({"name": "Jane"})
+        answer(documents, {"name": "Jane"})
     documents.call("cancel_client_request", STAFF, client_request_id=created["id"])
     assert len(events("client_request_canceled")) == 1
 
 
 def test_another_firms_request_is_not_found(documents):
-    created = documents.create()
+    created = create_request(documents)
     documents.firm_id, mine = uuid.uuid4(), documents.firm_id
     with pytest.raises(NotFound):
         documents.call("get_client_request", STAFF, client_request_id=created["id"])
@@ -154,10 +134,10 @@ def test_another_firms_request_is_not_found(documents):
 
 
 def test_partial_answers_are_kept_between_visits(documents):
-    created = documents.create()
-    documents.link_resolves_to(created)
-    documents.answer({"name": "Jane Smith"})
-    documents.answer({"kids": 2})
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
+    answer(documents, {"name": "Jane Smith"})
+    answer(documents, {"kids": 2})
     seen = documents.call("describe_client_request", token=TOKEN, address=ADDRESS)
     assert seen["answers"] == {"name": "Jane Smith", "kids": 2} and seen["status"] == "sent"
     staff = documents.call("get_client_request", STAFF, client_request_id=created["id"])
@@ -165,27 +145,27 @@ def test_partial_answers_are_kept_between_visits(documents):
 
 
 def test_a_wrong_type_is_422_naming_the_question_and_nothing_is_saved(documents):
-    created = documents.create()
-    documents.link_resolves_to(created)
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
     with pytest.raises(ValidationFailed) as refused:
-        documents.answer({"name": "Jane", "kids": "two"})
+        answer(documents, {"name": "Jane", "kids": "two"})
     assert list(refused.value.errors["answers"]) == ["kids"]
     assert documents.call("describe_client_request", token=TOKEN, address=ADDRESS)["answers"] == {}
 
 
 def test_submit_checks_required_questions_then_submits_once_and_the_answers_are_final(documents, events):
-    created = documents.create()
-    documents.link_resolves_to(created)
-    documents.answer({"name": "Jane"})
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
+    answer(documents, {"name": "Jane"})
     with pytest.raises(ValidationFailed) as refused:
-        documents.answer({}, submit=True)
+        answer(documents, {}, submit=True)
     assert list(refused.value.errors["answers"]) == ["married"]
-    submitted = documents.answer({"married": False}, submit=True)
+    submitted = answer(documents, {"married": False}, submit=True)
     assert submitted["status"] == "submitted" and submitted["submitted_at"]
     with pytest.raises(Conflict):
-        documents.answer({"name": "Janet"})
+        answer(documents, {"name": "Janet"})
     with pytest.raises(Conflict):
-        documents.answer({}, submit=True)
+        answer(documents, {}, submit=True)
     [event] = events("client_request_submitted")
     assert event["data"]["submitted_by"]["kind"] == "link"
     assert (event["data"]["answered"], event["data"]["questions"]) == (2, 4)
@@ -193,8 +173,8 @@ def test_submit_checks_required_questions_then_submits_once_and_the_answers_are_
 
 
 def test_files_for_a_file_question_land_in_the_client_root_and_are_its_answer(documents, put_object, read):
-    created = documents.create()
-    documents.link_resolves_to(created)
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
     answered = upload_for(documents, put_object, "w2")
     [item] = answered["items"]
     assert answered["answer"] == [item["id"]] and item["name"] == "w2.pdf"
@@ -206,28 +186,28 @@ def test_files_for_a_file_question_land_in_the_client_root_and_are_its_answer(do
     seen = documents.call("describe_client_request", token=TOKEN, address=ADDRESS)
     assert seen["files"] == {"w2": [{"id": item["id"], "name": "w2.pdf", "size": len(PDF)}]}
     # Taken out of the answer: the document stays, the answer no longer holds it.
-    assert documents.answer({"w2": []})["files"] == {"w2": []}
+    assert answer(documents, {"w2": []})["files"] == {"w2": []}
 
 
 def test_a_file_answer_may_name_only_that_questions_files(documents, put_object):
-    created = documents.create()
-    documents.link_resolves_to(created)
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
     with pytest.raises(ValidationFailed) as refused:
-        documents.answer({"w2": [str(uuid.uuid4())]})
+        answer(documents, {"w2": [str(uuid.uuid4())]})
     assert list(refused.value.errors["answers"]) == ["w2"]
 
 
 def test_files_only_for_a_file_question(documents):
-    created = documents.create()
-    documents.link_resolves_to(created)
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
     with pytest.raises(ValidationFailed):
         documents.call("begin_link_answer_upload", token=TOKEN, address=ADDRESS,
                        payload={"question_id": "name", "filename": "a.pdf", "size": 10})
 
 
 def test_an_upload_for_another_question_is_not_found_and_leaves_nothing(documents, put_object, read, keys_under):
-    created = documents.create(questions=[*QUESTIONS, {"id": "id_card", "kind": "file", "label": "ID"}])
-    documents.link_resolves_to(created)
+    created = create_request(documents, questions=[*QUESTIONS, {"id": "id_card", "kind": "file", "label": "ID"}])
+    documents.link_resolves_to("client_request", created["id"])
     ticket = documents.call("begin_link_answer_upload", token=TOKEN, address=ADDRESS,
                             payload={"question_id": "w2", "filename": "w2.pdf", "size": len(PDF)})
     put_object(ticket["object_key"], PDF)
@@ -242,9 +222,9 @@ def test_an_upload_for_another_question_is_not_found_and_leaves_nothing(document
 
 
 def test_after_submit_no_file_is_taken(documents):
-    created = documents.create()
-    documents.link_resolves_to(created)
-    documents.answer({"name": "Jane", "married": True}, submit=True)
+    created = create_request(documents)
+    documents.link_resolves_to("client_request", created["id"])
+    answer(documents, {"name": "Jane", "married": True}, submit=True)
     with pytest.raises(Conflict):
         documents.call("begin_link_answer_upload", token=TOKEN, address=ADDRESS,
                        payload={"question_id": "w2", "filename": "w2.pdf", "size": 10})
@@ -254,10 +234,10 @@ def test_after_submit_no_file_is_taken(documents):
 
 
 def test_a_portal_user_lists_answers_and_submits_his_accounts_requests(documents, events, put_object):
-    created = documents.create(login_required=True)
-    canceled = documents.create()
+    created = create_request(documents, login_required=True)
+    canceled = create_request(documents)
     documents.call("cancel_client_request", STAFF, client_request_id=canceled["id"])
-    documents.as_client()
+    as_client(documents)
     listed = documents.call("list_portal_client_requests", CLIENT, "client", account_id=str(documents.account_id),
                             query={})["items"]
     assert [r["id"] for r in listed] == [created["id"]]
@@ -285,14 +265,14 @@ def test_a_portal_user_lists_answers_and_submits_his_accounts_requests(documents
 
 
 def test_staff_cannot_answer_in_the_portal(documents):
-    created = documents.create()
+    created = create_request(documents)
     with pytest.raises(Forbidden):
         documents.call("save_portal_answers", STAFF, account_id=str(documents.account_id),
                        client_request_id=created["id"], payload={"answers": {"name": "Jane"}})
 
 
 def test_the_list_shows_each_request_with_its_url_newest_first(documents):
-    first, second = documents.create(), documents.create(title="Second")
+    first, second = create_request(documents), create_request(documents, title="Second")
     listed = documents.call("list_client_requests", STAFF, account_id=str(documents.account_id), query={})
     assert [r["id"] for r in listed["items"]] == [second["id"], first["id"]]
     assert all(r["url"].endswith(f"/p/{TOKEN}") for r in listed["items"]) and listed["next_cursor"] is None

@@ -16,10 +16,10 @@ from devstack.clamav import EICAR, SIGNATURE, ClamdDaemon
 from nameko.events import event_handler
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_waiter
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from documents.models import Document
+from documents.models import Document, messaging
 from documents.scanning import Clamd, ScannerUnavailable, Verdict
 from shared.errors import Conflict
 from shared.storage import HEAD_BYTES
@@ -205,3 +205,27 @@ def test_with_scanning_off_uploads_are_not_scanned_and_can_be_downloaded_at_once
 
     assert documents.status(document["id"]) == "not_scanned"
     assert documents.call("open_document", document_id=document["id"])["object_key"]
+
+
+def test_with_scanning_off_a_new_document_costs_its_scan_handler_no_database_work(
+        start_documents, documents_engine, firm_id, account_id, put_object):
+    running = start_documents(clamd_address="")
+    documents = Documents(running.container, running.config, firm_id, account_id, documents_engine, put_object,
+                          uuid.uuid4())
+    handled: list[dict] = []
+
+    def ours(worker_ctx: Any, result: Any, exc_info: Any) -> bool:
+        event = worker_ctx.args[0]
+        if event["firm_id"] == str(firm_id):
+            handled.append(event)
+        return bool(handled)
+
+    with entrypoint_waiter(running.container, "scan_new_document", callback=ours, timeout=15):
+        documents.upload("report.pdf", PDF)
+
+    _, records = messaging
+    with Session(documents_engine) as session:
+        recorded = session.scalar(select(func.count()).select_from(records).where(
+            records.c.consumer == "event:documents.document_created:scan_new_document",
+            records.c.message_id == handled[0]["id"]))
+    assert recorded == 0  # acknowledged without a transaction: nothing was recorded as handled

@@ -5,50 +5,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from documents.models import Document, FileRequest, Upload, messaging
+from shared.dependencies import Database
 from shared.errors import Conflict, Gone, NotFound, UnsupportedMediaType, ValidationFailed
 from shared.storage import HEAD_BYTES
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TOKEN, ADDRESS = "a-file-request-token", "10.1.2.3"
-
-
-@dataclass
-class Documents:
-    """A running DocumentsService and its crm and links doubles."""
-
-    config: dict[str, Any]
-    crm: Any
-    links: Any
-    firm_id: uuid.UUID
-    account_id: uuid.UUID
-
-    def call(self, method: str, user_id: uuid.UUID | None = None, **kwargs: Any) -> Any:
-        """Call `method` as a staff member of the test's firm (none: as the person with a link)."""
-        context = {"call_key": uuid.uuid4().hex}
-        if user_id is not None:
-            context.update(firm_id=str(self.firm_id), user_id=str(user_id), user_kind="staff")
-        with ServiceRpcProxy("documents", self.config, timeout=15, context_data=context) as proxy:
-            return getattr(proxy, method)(**kwargs)
-
-    def link_resolves_to(self, request_id: str) -> None:
-        self.links.resolve_link.return_value = {"id": str(uuid.uuid4()), "firm_id": str(self.firm_id),
-                                                "kind": "file_request",
-                                                "target": {"type": "file_request", "id": request_id}}
-
-
-@pytest.fixture
-def documents(start_documents: Callable[..., Any], firm_id: uuid.UUID, account_id: uuid.UUID) -> Documents:
-    running = start_documents()
-    return Documents(running.config, running.crm, running.links, firm_id, account_id)
 
 
 def sha256_of(data: bytes) -> str:
@@ -102,6 +71,38 @@ def test_only_the_uploader_cancels_an_upload(documents, put_object, keys_under, 
     documents.call("cancel_uploads", uploader, payload=cancelled)
     assert read(select(Upload.id).where(Upload.id == uuid.UUID(ticket["upload_id"]))) == []
     assert keys_under(ticket["object_key"]) == []
+
+
+@pytest.fixture
+def statements(documents: Any) -> Iterator[list[str]]:
+    """The SQL the service's workers send from now on (not its outbox relay's, which runs beside them)."""
+    [database] = [d for d in documents.container.dependencies if isinstance(d, Database)]
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM outbox" not in statement and "UPDATE outbox" not in statement:
+            sent.append(statement.split(None, 1)[0])
+
+    event.listen(database.engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(database.engine, "before_cursor_execute", record)
+
+
+def test_a_staff_upload_costs_two_statements_to_begin_and_six_to_complete(documents, put_object, statements):
+    uploader = uuid.uuid4()
+    begin = {"account_id": str(documents.account_id), "payload": {"filename": "report.pdf", "size": len(PDF)}}
+    documents.call("begin_upload", uploader, **begin)  # the account's first use makes its roots
+    statements.clear()
+
+    ticket = documents.call("begin_upload", uploader, **begin)
+    assert statements == ["SELECT", "INSERT"]  # the account's roots, the upload (no replay record)
+    put_object(ticket["object_key"], PDF)
+    statements.clear()
+
+    documents.call("complete_uploads", uploader, payload=batch((ticket, PDF)))
+
+    # The replay record looked up; the upload locked; the document in, the upload out; its event; the record.
+    assert statements == ["SELECT", "SELECT", "INSERT", "DELETE", "INSERT", "INSERT"]
 
 
 def test_complete_uploads_of_an_unknown_upload_is_not_found(documents):
@@ -159,7 +160,7 @@ def test_one_refused_file_refuses_the_whole_request_and_stores_nothing(documents
 
 
 @pytest.fixture
-def link_upload(documents: Documents, put_object: Callable[[str, bytes], None]) -> dict[str, Any]:
+def link_upload(documents: Any, put_object: Callable[[str, bytes], None]) -> dict[str, Any]:
     """An open file request into the client root, and a file whose bytes arrived through its link but are
     not completed yet: `{"request_id", "ticket", "staff"}`."""
     staff = uuid.uuid4()
@@ -168,7 +169,7 @@ def link_upload(documents: Documents, put_object: Callable[[str, bytes], None]) 
                        if folder["root"] == "client")
     request = documents.call("create_file_request", staff, account_id=str(documents.account_id),
                              payload={"folder_id": client_root["id"], "message": "Your receipts, please."})
-    documents.link_resolves_to(request["id"])
+    documents.link_resolves_to("file_request", request["id"])
     ticket = documents.call("begin_link_upload", token=TOKEN, address=ADDRESS,
                             payload={"filename": "receipt.pdf", "size": len(PDF)})
     put_object(ticket["object_key"], PDF)
@@ -227,7 +228,7 @@ def test_a_link_batch_over_max_files_is_a_conflict_and_stores_none_of_it(documen
                 if f["root"] == "client")
     request = documents.call("create_file_request", staff, account_id=str(documents.account_id),
                              payload={"folder_id": root["id"], "message": "Two files, please.", "max_files": 2})
-    documents.link_resolves_to(request["id"])
+    documents.link_resolves_to("file_request", request["id"])
     files = []
     for name, data in (("a.pdf", PDF + b"a"), ("b.pdf", PDF + b"b"), ("c.pdf", PDF + b"c")):
         # Begun without `files_before`, as two requests racing would: completing counts them all.

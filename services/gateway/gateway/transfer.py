@@ -13,11 +13,10 @@ answers `begin`, the file's first bytes (up to READ_AHEAD) are already read from
 from __future__ import annotations
 
 import base64
-import contextvars
 import logging
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -26,6 +25,7 @@ from minio.error import MinioException
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from gateway.checks import check_fields
+from gateway.rpc import beside
 from shared.errors import BadRequest, PortaError, ServiceUnavailable, ValidationFailed
 from shared.storage import MIB, CountingReader, Download, ObjectStore
 
@@ -37,8 +37,6 @@ COMPLETE_TIMEOUT = 300.0
 MAX_FIELD_BYTES = 4096
 # Read from the client while documents answers `begin` (a call's time of a fast client's bytes), held in memory.
 READ_AHEAD = 2 * MIB
-# `begin` runs here while the request's thread reads ahead (the RPC client serves many threads at once).
-_beginning = ThreadPoolExecutor(max_workers=16, thread_name_prefix="upload-begin")
 
 
 @dataclass
@@ -118,11 +116,14 @@ class FileTransfer:
             for incoming in incoming_files(req):
                 ticket, stream = self._begin(begin, incoming, tickets)
                 reader = CountingReader(stream, int(ticket["max_bytes"]))
-                self.store.put_stream(ticket["object_key"], reader, max_bytes=int(ticket["max_bytes"]),
-                                      content_type="application/octet-stream")
-                if incoming.size is not None and reader.size != incoming.size:
-                    # The client went away mid-body (the server hands on what came): not the whole file.
-                    raise BadRequest("The body ended before its Content-Length.")
+                try:
+                    self.store.put_stream(ticket["object_key"], reader, max_bytes=int(ticket["max_bytes"]),
+                                          content_type="application/octet-stream", length=incoming.size)
+                except OSError:
+                    if incoming.size is not None and reader.size < incoming.size:
+                        # The client went away mid-body (the server hands on what came): not the whole file.
+                        raise BadRequest("The body ended before its Content-Length.") from None
+                    raise
                 stored.append({"upload_id": ticket["upload_id"], "size": reader.size,
                                "sha256": reader.sha256.hexdigest(),
                                "head": base64.b64encode(reader.head).decode("ascii")})
@@ -140,8 +141,7 @@ class FileTransfer:
                tickets: list[dict]) -> tuple[dict, BinaryIO]:
         """The file's ticket (added to `tickets`), asked for while its first bytes are read; and its stream,
         those bytes first. A body that fails meanwhile still waits for the ticket, so that it is cancelled."""
-        # In the request's context (its request id in the log lines the call makes).
-        asked: Future[dict] = _beginning.submit(contextvars.copy_context().run, begin, incoming)
+        asked: Future[dict] = beside(begin, incoming)
         try:
             first = incoming.stream.read(READ_AHEAD)
         except BaseException:

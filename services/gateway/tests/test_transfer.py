@@ -292,13 +292,15 @@ def test_a_chunked_multipart_upload_is_stored_whole(client, rpc, staff, ticket, 
     assert store.read_range(ticket["object_key"], 0, 5) == b"hello"
 
 
-def test_a_raw_body_shorter_than_its_content_length_is_400_and_files_nothing(client, rpc, staff, ticket):
+def test_a_raw_body_shorter_than_its_content_length_is_400_and_stores_nothing(client, rpc, staff, ticket,
+                                                                              s3_client, bucket):
     """What the server hands on when the client goes away mid-upload: fewer bytes than it announced."""
     resp = client.simulate_post(UPLOAD_URL, params={"filename": "a.txt"}, headers=staff,
                                 extras={"wsgi.input": io.BytesIO(b"hello"), "CONTENT_LENGTH": "10"})
     assert resp.status_code == 400, resp.text
     assert not calls(rpc, "complete_uploads")
-    # documents deletes what was stored
+    # The store took the announced length, so the short body never became an object (not even until the cancel).
+    assert objects(s3_client, bucket, ticket["object_key"]) == []
     assert rpc.last("cancel_uploads")[3] == {"payload": {"upload_ids": [ticket["upload_id"]]}}
 
 

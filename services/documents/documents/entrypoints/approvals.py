@@ -35,7 +35,7 @@ from shared.entrypoints import write
 from shared.errors import NotFound
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 
 
 class ApprovalEntrypoints:
@@ -45,11 +45,11 @@ class ApprovalEntrypoints:
     settings: Any
 
     def _approval_event(self, request: ApprovalRequest, document_name: str) -> dict:
-        return ApprovalEventSchema().dump(approvals.fields(request, document_name, []))
+        return schema(ApprovalEventSchema).dump(approvals.fields(request, document_name, []))
 
     def _emit_decided(self, request: ApprovalRequest, approver: Approver, document: Document, **kwargs: Any) -> None:
         self.db.emit(APPROVAL_DECIDED, {"approval_request": self._approval_event(request, document.name),
-                                        "approver": ApproverEventSchema().dump(approver)},
+                                        "approver": schema(ApproverEventSchema).dump(approver)},
                      firm_id=request.firm_id, account_id=request.account_id, **kwargs)
 
     def _request_document(self, request: ApprovalRequest) -> Document:
@@ -70,7 +70,7 @@ class ApprovalEntrypoints:
     @rpc
     @write  # the reply holds no url (no token), so it may be stored and replayed; the urls come with a read
     def create_approval_request(self, document_id: str, payload: dict) -> dict:
-        data = validated(ApprovalCreateSchema(), payload)
+        data = validated(schema(ApprovalCreateSchema), payload)
         document, caller = self._document(document_id, "manage_documents")
         request = approvals.create(self.db.session, document, caller.user_id, data)
         approvers = approvals.approvers_of(self.db.session, request)
@@ -79,16 +79,16 @@ class ApprovalEntrypoints:
             approver.link_id = uuid.UUID(self.links.issue_link(payload=approvals.link_payload(approver))["id"])
         event_request = self._approval_event(request, document.name)
         self.db.emit(APPROVAL_REQUESTED, {"approval_request": event_request,
-                                          "approvers": ApproverEventSchema(many=True).dump(approvers)},
+                                          "approvers": schema(ApproverEventSchema, many=True).dump(approvers)},
                      firm_id=request.firm_id, account_id=request.account_id)
         # The emails leave from notifications once this commits: a create that fails has emailed nobody.
         sender_name = (caller.user or {}).get("name") or None
         for approver in approvers:
             self.db.emit(APPROVER_EMAIL_DUE, {"approval_request": event_request,
-                                              "approver": ApproverEventSchema().dump(approver),
+                                              "approver": schema(ApproverEventSchema).dump(approver),
                                               "firm_name": firm_name, "sender_name": sender_name},
                          firm_id=request.firm_id, account_id=request.account_id)
-        return ApprovalRequestSchema().dump(approvals.fields(request, document.name, approvers))
+        return schema(ApprovalRequestSchema).dump(approvals.fields(request, document.name, approvers))
 
     def _staff_request(self, request_id: Any) -> ApprovalRequest:
         principal = self._principal().require_staff()
@@ -105,22 +105,22 @@ class ApprovalEntrypoints:
 
     @rpc
     def get_approval_request(self, approval_request_id: str) -> dict:
-        return ApprovalRequestSchema().dump(self._staff_fields([self._staff_request(approval_request_id)])[0])
+        return schema(ApprovalRequestSchema).dump(self._staff_fields([self._staff_request(approval_request_id)])[0])
 
     @rpc
     def list_approval_requests(self, account_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller = self._staff_writer(account_id)
         items, cursor = approvals.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                    params["limit"], params["cursor"])
-        return ApprovalRequestPageSchema().dump({"items": self._staff_fields(items), "next_cursor": cursor})
+        return schema(ApprovalRequestPageSchema).dump({"items": self._staff_fields(items), "next_cursor": cursor})
 
     # -- the portal -------------------------------------------------------------------------
 
     @rpc
     def list_portal_approval_requests(self, account_id: str, query: dict) -> dict:
         """The account's requests sent to the caller's own address."""
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller = self._authorize(account_id)
         self._principal().require_client()
         email = caller.user["email"]
@@ -128,12 +128,12 @@ class ApprovalEntrypoints:
                                                     params["limit"], params["cursor"])
         rows = [approvals.portal_fields(r, self._request_document(r).name,
                                         approvals.approver_by_email(self.db.session, r, email)) for r in items]
-        return PortalApprovalPageSchema().dump({"items": rows, "next_cursor": cursor})
+        return schema(PortalApprovalPageSchema).dump({"items": rows, "next_cursor": cursor})
 
     @rpc
     @write
     def decide_portal_approval(self, account_id: str, approval_request_id: str, payload: dict) -> dict:
-        data = validated(ApprovalDecisionSchema(), payload)
+        data = validated(schema(ApprovalDecisionSchema), payload)
         caller = self._authorize(account_id)
         self._principal().require_client()
         request = approvals.find(self.db.session, caller.firm_id, parse_id(approval_request_id, "approval request"),
@@ -145,7 +145,7 @@ class ApprovalEntrypoints:
         approvals.decide(request, approver, approvals.approvers_of(self.db.session, request), data["decision"],
                          data["comment"], through="portal", user_id=caller.user_id)
         self._emit_decided(request, approver, document)
-        return PortalApprovalSchema().dump(approvals.portal_fields(request, document.name, approver))
+        return schema(PortalApprovalSchema).dump(approvals.portal_fields(request, document.name, approver))
 
     # -- the approver, through his link (the gateway) ------------------------------------------
 
@@ -160,7 +160,7 @@ class ApprovalEntrypoints:
     def describe_approval(self, token: str, address: str) -> dict:
         """What the approval page shows: the document's name and type, the message, his own decision."""
         request, approver = self._linked_approval(token, address)
-        return PublicApprovalSchema().dump(approvals.public_fields(request, approver,
+        return schema(PublicApprovalSchema).dump(approvals.public_fields(request, approver,
                                                                    self._request_document(request)))
 
     @rpc
@@ -168,16 +168,16 @@ class ApprovalEntrypoints:
         """Where the document to approve is (refused while quarantined), for the page to show it."""
         request, _ = self._linked_approval(token, address)
         document = library.open_document(self.db.session, self._request_document(request), None)
-        return DownloadSchema().dump(document)
+        return schema(DownloadSchema).dump(document)
 
     @rpc
     @write
     def decide_approval(self, token: str, address: str, payload: dict) -> dict:
         """Approve, or disapprove saying why (422 without a comment); once (409 after)."""
-        data = validated(ApprovalDecisionSchema(), payload)
+        data = validated(schema(ApprovalDecisionSchema), payload)
         request, approver = self._linked_approval(token, address, lock=True)
         document = self._request_document(request)
         approvals.decide(request, approver, approvals.approvers_of(self.db.session, request), data["decision"],
                          data["comment"], through="link")
         self._emit_decided(request, approver, document)
-        return PublicApprovalSchema().dump(approvals.public_fields(request, approver, document))
+        return schema(PublicApprovalSchema).dump(approvals.public_fields(request, approver, document))

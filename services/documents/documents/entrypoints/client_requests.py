@@ -33,7 +33,7 @@ from shared.entrypoints import write
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 
 
 class ClientRequestEntrypoints:
@@ -61,7 +61,7 @@ class ClientRequestEntrypoints:
                 for r in requests]
 
     def _emit_client_request(self, event: EventType, request: ClientRequest, **data: Any) -> None:
-        self.db.emit(event, {"client_request": ClientRequestEventSchema().dump(request), **data},
+        self.db.emit(event, {"client_request": schema(ClientRequestEventSchema).dump(request), **data},
                      firm_id=request.firm_id, account_id=request.account_id)
 
     @rpc
@@ -69,7 +69,7 @@ class ClientRequestEntrypoints:
     def create_client_request(self, account_id: str, payload: dict) -> dict:
         """The request, its link (unless login is required) and its emails. The reply has no url: a stored
         (replayable) reply must not hold the link's token; the caller reads it with `get_client_request`."""
-        data = validated(ClientRequestCreateSchema(), payload)
+        data = validated(schema(ClientRequestCreateSchema), payload)
         caller = self._staff_writer(account_id)
         if data["login_required"] and data["recipients"]:
             access = self.crm.list_access(account_id=str(caller.account_id))["items"]
@@ -84,21 +84,22 @@ class ClientRequestEntrypoints:
             self._emit_client_request(CLIENT_REQUEST_SENT, request, recipients=list(request.recipients),
                                       firm_name=firm["name"], account_name=caller.account["name"],
                                       message=request.message)
-        return ClientRequestSchema().dump(self._client_request_views(caller.firm_id, [request], with_urls=False)[0])
+        view = self._client_request_views(caller.firm_id, [request], with_urls=False)[0]
+        return schema(ClientRequestSchema).dump(view)
 
     @rpc
     def list_client_requests(self, account_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller = self._staff_writer(account_id)
         items, cursor = client_requests.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                          params["limit"], params["cursor"])
-        return ClientRequestPageSchema().dump({"items": self._client_request_views(caller.firm_id, items),
+        return schema(ClientRequestPageSchema).dump({"items": self._client_request_views(caller.firm_id, items),
                                                "next_cursor": cursor})
 
     @rpc
     def get_client_request(self, client_request_id: str) -> dict:
         request, caller = self._client_request(client_request_id)
-        return ClientRequestSchema().dump(self._client_request_views(caller.firm_id, [request])[0])
+        return schema(ClientRequestSchema).dump(self._client_request_views(caller.firm_id, [request])[0])
 
     @rpc
     @write
@@ -109,7 +110,8 @@ class ClientRequestEntrypoints:
             self.links.revoke_link(link_id=str(request.link_id), firm_id=str(caller.firm_id))
         if client_requests.cancel(request):
             self._emit_client_request(CLIENT_REQUEST_CANCELED, request)
-        return ClientRequestSchema().dump(self._client_request_views(caller.firm_id, [request], with_urls=False)[0])
+        view = self._client_request_views(caller.firm_id, [request], with_urls=False)[0]
+        return schema(ClientRequestSchema).dump(view)
 
     # -- answering: shared by the link and the portal -----------------------------------------
 
@@ -118,7 +120,7 @@ class ClientRequestEntrypoints:
         return schema().dump(client_requests.public_view(request, documents))
 
     def _save_answers(self, request: ClientRequest, payload: dict, submitter: client_requests.Submitter) -> None:
-        data = validated(AnswersSchema(), payload)
+        data = validated(schema(AnswersSchema), payload)
         documents = client_requests.documents_by_question(self.db.session, [request]).get(request.id, {})
         if client_requests.save_answers(request, data["answers"], documents, submit=data["submit"],
                                         submitter=submitter):
@@ -127,7 +129,7 @@ class ClientRequestEntrypoints:
 
     def _begin_answer_upload(self, request: ClientRequest, payload: dict,
                              submitter: client_requests.Submitter) -> dict:
-        data = validated(QuestionUploadSchema(), payload)
+        data = validated(schema(QuestionUploadSchema), payload)
         upload = client_requests.begin_upload(self.db.session, request, data, submitter,
                                               max_upload_bytes=self.settings.max_upload_bytes,
                                               files_before=data["files_before"])
@@ -147,7 +149,7 @@ class ClientRequestEntrypoints:
                                                   size=item["size"], sha256=item["sha256"], head=item["head"],
                                                   **self._completion()))
         self._emit_stored(stored)
-        return AnswerFilesSchema().dump({"items": stored, "question_id": question["id"],
+        return schema(AnswerFilesSchema).dump({"items": stored, "question_id": question["id"],
                                          "answer": request.answers[question["id"]]})
 
     # -- the person with the link, through the gateway ----------------------------------------
@@ -181,7 +183,7 @@ class ClientRequestEntrypoints:
     @rpc
     @write
     def complete_link_answer_uploads(self, token: str, address: str, question_id: str, payload: dict) -> dict:
-        items = validated(UploadBatchSchema(), payload)["items"]
+        items = validated(schema(UploadBatchSchema), payload)["items"]
         upload_ids = [item["upload_id"] for item in items]
         # Before the link is resolved: a Gone link's uploads can never complete, so they are discarded too.
         self.db.on_failure(lambda session: client_requests.discard_if_closed(session, self.store, upload_ids))
@@ -205,12 +207,12 @@ class ClientRequestEntrypoints:
     @rpc
     def list_portal_client_requests(self, account_id: str, query: dict) -> dict:
         """The account's requests a portal user answers (those with a link too), newest first."""
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller = self._portal_caller(account_id)
         items, cursor = client_requests.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                          params["limit"], params["cursor"], portal=True)
         documents = client_requests.documents_by_question(self.db.session, items)
-        return PortalClientRequestPageSchema().dump(
+        return schema(PortalClientRequestPageSchema).dump(
             {"items": [client_requests.public_view(r, documents.get(r.id, {})) for r in items],
              "next_cursor": cursor})
 
@@ -231,6 +233,6 @@ class ClientRequestEntrypoints:
     @write
     def complete_portal_answer_uploads(self, account_id: str, client_request_id: str, question_id: str,
                                        payload: dict) -> dict:
-        items = validated(UploadBatchSchema(), payload)["items"]
+        items = validated(schema(UploadBatchSchema), payload)["items"]
         request, _ = self._portal_request(account_id, client_request_id, lock=True)
         return self._complete_answer_uploads(request, question_id, items)

@@ -32,7 +32,7 @@ from shared.errors import Conflict, NotFound
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 
 
 def _recipient_event(recipient: ShareRecipient) -> dict[str, Any]:
@@ -70,10 +70,10 @@ class ShareEntrypoints:
         return view.fields(urls)
 
     def _share_answer(self, share: Share, *, with_urls: bool) -> dict:
-        return ShareSchema().dump(self._share_fields(share, with_urls=with_urls))
+        return schema(ShareSchema).dump(self._share_fields(share, with_urls=with_urls))
 
     def _emit_share(self, event: EventType, share: Share, **data: Any) -> None:
-        self.db.emit(event, {"share": ShareEventSchema().dump(share), **data}, firm_id=share.firm_id,
+        self.db.emit(event, {"share": schema(ShareEventSchema).dump(share), **data}, firm_id=share.firm_id,
                      account_id=share.account_id)
 
     @rpc
@@ -81,7 +81,7 @@ class ShareEntrypoints:
     def create_share(self, payload: dict) -> dict:
         """Documents of one account (the caller needs `manage_documents` on it) to recipients, each with
         his own link. The reply has no urls (it is stored for replay); `get_share` has them."""
-        data = validated(ShareCreateSchema(), payload)
+        data = validated(schema(ShareCreateSchema), payload)
         principal = self._principal().require_staff()
         documents = shares.find_documents(self.db.session, uuid.UUID(principal.firm_id), data["document_ids"])
         # Each account named is authorised first, so a hidden one answers as an unknown document would.
@@ -105,11 +105,11 @@ class ShareEntrypoints:
 
     @rpc
     def list_shares(self, account_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller = self._staff_writer(account_id)
         items, cursor = shares.list_for_account(self.db.session, caller.firm_id, caller.account_id,
                                                 params["limit"], params["cursor"])
-        return SharePageSchema().dump({"items": [self._share_fields(s, with_urls=True) for s in items],
+        return schema(SharePageSchema).dump({"items": [self._share_fields(s, with_urls=True) for s in items],
                                        "next_cursor": cursor})
 
     @rpc
@@ -120,7 +120,7 @@ class ShareEntrypoints:
     @rpc
     @write
     def update_share_recipient(self, share_id: str, recipient_id: str, payload: dict) -> dict:
-        data = validated(ShareRecipientPatchSchema(), payload)
+        data = validated(schema(ShareRecipientPatchSchema), payload)
         share, _ = self._share(share_id, lock=True)
         recipient = shares.find_recipient(self.db.session, share, parse_id(recipient_id, "recipient"), lock=True)
         shares.set_expiry(share, recipient, data["expires_at"])
@@ -176,7 +176,7 @@ class ShareEntrypoints:
         documents = shares.documents_of(self.db.session, share)
         shares.note_open(recipient)
         self._emit_recipient(SHARE_OPENED, share, recipient, document=None)
-        return PublicShareSchema().dump(shares.public_fields(share, recipient, documents))
+        return schema(PublicShareSchema).dump(shares.public_fields(share, recipient, documents))
 
     @rpc
     @write
@@ -194,7 +194,7 @@ class ShareEntrypoints:
                 shares.note_download(recipient)
                 self._emit_recipient(SHARE_DOWNLOADED, share, recipient, documents=_document_refs([document]),
                                      archive=False)
-        return {**DownloadSchema().dump(document), "viewable": shares.is_viewable(document)}
+        return {**schema(DownloadSchema).dump(document), "viewable": shares.is_viewable(document)}
 
     @rpc
     @write
@@ -209,4 +209,4 @@ class ShareEntrypoints:
         shares.note_download(recipient)
         self._emit_recipient(SHARE_DOWNLOADED, share, recipient,
                              documents=_document_refs([d for d in documents if str(d.id) in included]), archive=True)
-        return ShareArchiveSchema().dump({"name": "shared documents.zip", "items": members})
+        return schema(ShareArchiveSchema).dump({"name": "shared documents.zip", "items": members})

@@ -53,7 +53,7 @@ from shared.entrypoints import event_handler, idempotent, write
 from shared.errors import NotFound
 from shared.ids import parse_id
 from shared.rpc import rpc
-from shared.schemas import PageQuerySchema, validated
+from shared.schemas import PageQuerySchema, schema, validated
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class SignatureEntrypoints:
 
     def _dump_request(self, request: SignatureRequest, signers: list[Signer]) -> dict:
         """A write's reply: no url, as a stored (replayable) reply must not hold a link's token."""
-        return SignatureRequestSchema().dump(signatures.as_fields(request, signers, self.signature_clock()))
+        return schema(SignatureRequestSchema).dump(signatures.as_fields(request, signers, self.signature_clock()))
 
     def _signing_urls(self, firm_id: uuid.UUID,
                       pairs: list[tuple[SignatureRequest, list[Signer]]]) -> dict[str, str]:
@@ -110,7 +110,8 @@ class SignatureEntrypoints:
         signer.link_id = uuid.UUID(self.links.issue_link(payload=signatures.link_payload(signer))["id"])
 
     def _event_request(self, request: SignatureRequest, signers: list[Signer]) -> dict:
-        return SignatureRequestEventSchema().dump(signatures.event_fields(request, signers, self.signature_clock()))
+        fields = signatures.event_fields(request, signers, self.signature_clock())
+        return schema(SignatureRequestEventSchema).dump(fields)
 
     def _emit_signature(self, event: Any, request: SignatureRequest, rows: list[Signer], *,
                         actor: Any = None, **data: Any) -> None:
@@ -121,7 +122,7 @@ class SignatureEntrypoints:
     def _email_signer(self, request: SignatureRequest, signers: list[Signer], signer: Signer, reason: str,
                       firm_name: str, *, actor: Any = None) -> None:
         self._emit_signature(SIGNER_EMAIL_DUE, request, signers, actor=actor,
-                             signer=SignerEventSchema().dump(signatures.signer_fields(signer)), reason=reason,
+                             signer=schema(SignerEventSchema).dump(signatures.signer_fields(signer)), reason=reason,
                              firm_name=firm_name)
 
     def _firm_name(self, firm_id: uuid.UUID) -> str:
@@ -132,7 +133,7 @@ class SignatureEntrypoints:
     @rpc
     @write  # the reply holds no url (no token), so it may be stored and replayed; the url comes with a read
     def create_signature_request(self, document_id: str, payload: dict) -> dict:
-        data = validated(SignatureRequestCreateSchema(), payload)
+        data = validated(schema(SignatureRequestCreateSchema), payload)
         document, caller = self._document(document_id, "manage_documents")
         signatures.require_signable(document)
         sealing.check_signable(signatures.read_pdf(self.store, document))
@@ -148,7 +149,7 @@ class SignatureEntrypoints:
 
     @rpc
     def list_signature_requests(self, account_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         self._principal().require_staff()
         caller = self._authorize(account_id)
         items, cursor = signatures.list_for_account(self.db.session, caller.firm_id, caller.account_id,
@@ -156,7 +157,7 @@ class SignatureEntrypoints:
         by_request = signatures.signers_by_request(self.db.session, items)
         urls = self._signing_urls(caller.firm_id, [(r, by_request[r.id]) for r in items])
         now = self.signature_clock()
-        return SignatureRequestPageSchema().dump({
+        return schema(SignatureRequestPageSchema).dump({
             "items": [signatures.as_fields(r, by_request[r.id], now, urls) for r in items],
             "next_cursor": cursor})
 
@@ -165,7 +166,7 @@ class SignatureEntrypoints:
         request, caller = self._signature_request(signature_request_id)
         signers = signatures.signers_of(self.db.session, request)
         urls = self._signing_urls(caller.firm_id, [(request, signers)])
-        return SignatureRequestSchema().dump(signatures.as_fields(request, signers, self.signature_clock(), urls))
+        return schema(SignatureRequestSchema).dump(signatures.as_fields(request, signers, self.signature_clock(), urls))
 
     @rpc
     @write
@@ -214,7 +215,7 @@ class SignatureEntrypoints:
     def describe_signature(self, token: str, address: str) -> dict:
         """What the signing page shows: the document, the firm's message, the signer himself."""
         request, signers, signer = self._linked_signer(token, address)
-        return PublicSignatureRequestSchema().dump(signatures.public_fields(
+        return schema(PublicSignatureRequestSchema).dump(signatures.public_fields(
             request, signers, signer, self._original(request).size, self.signature_clock()))
 
     @rpc
@@ -223,11 +224,11 @@ class SignatureEntrypoints:
         request, _, _ = self._linked_signer(token, address)
         document = self._original(request)
         signatures.require_signable(document)
-        return DownloadSchema().dump(document)
+        return schema(DownloadSchema).dump(document)
 
     def _signed(self, request: SignatureRequest, signers: list[Signer], signer: Signer, last: bool,
                 actor: Any) -> None:
-        signed = SignerEventSchema().dump(signatures.signer_fields(signer))
+        signed = schema(SignerEventSchema).dump(signatures.signer_fields(signer))
         self._emit_signature(SIGNATURE_SIGNED, request, signers, actor=actor, signer=signed)
         if last:
             self._emit_signature(SIGNATURE_REQUEST_SIGNED, request, signers, actor=actor)
@@ -235,18 +236,18 @@ class SignatureEntrypoints:
     @rpc
     @write
     def sign_through_link(self, token: str, address: str, user_agent: str | None, payload: dict) -> dict:
-        data = validated(SignatureSchema(), payload)
+        data = validated(schema(SignatureSchema), payload)
         request, signers, signer = self._linked_signer(token, address, lock=True)
         last = signatures.sign(request, signers, signer, name=data["name"], address=address, user_agent=user_agent,
                                through="link", user_id=None, now=self.signature_clock())
         self._signed(request, signers, signer, last, SYSTEM)
-        return PublicSignatureRequestSchema().dump(signatures.public_fields(
+        return schema(PublicSignatureRequestSchema).dump(signatures.public_fields(
             request, signers, signer, self._original(request).size, self.signature_clock()))
 
     @rpc
     @write
     def decline_through_link(self, token: str, address: str, payload: dict) -> dict:
-        data = validated(DeclineSchema(), payload)
+        data = validated(schema(DeclineSchema), payload)
         request, signers, signer = self._linked_signer(token, address, lock=True)
         signatures.decline(request, signers, signer, reason=data["reason"], now=self.signature_clock())
         for other in signers:  # nobody else can sign a declined request: every link of it stops now
@@ -254,9 +255,9 @@ class SignatureEntrypoints:
                 self.links.revoke_target_links(firm_id=str(request.firm_id), kind="signature",
                                                target=signatures.link_target(other))
         self._emit_signature(SIGNATURE_DECLINED, request, signers, actor=SYSTEM,
-                             signer=SignerEventSchema().dump(signatures.signer_fields(signer)),
+                             signer=schema(SignerEventSchema).dump(signatures.signer_fields(signer)),
                              reason=signer.decline_reason)
-        return PublicSignatureRequestSchema().dump(signatures.public_fields(
+        return schema(PublicSignatureRequestSchema).dump(signatures.public_fields(
             request, signers, signer, self._original(request).size, self.signature_clock()))
 
     # -- the signer, in the portal ---------------------------------------------------------------
@@ -268,13 +269,13 @@ class SignatureEntrypoints:
 
     @rpc
     def list_portal_signature_requests(self, account_id: str, query: dict) -> dict:
-        params = validated(PageQuerySchema(), query)
+        params = validated(schema(PageQuerySchema), query)
         caller, email = self._portal_signer(account_id)
         items, cursor = signatures.list_for_signer(self.db.session, caller.firm_id, caller.account_id, email,
                                                    params["limit"], params["cursor"])
         by_request = signatures.signers_by_request(self.db.session, items)
         now = self.signature_clock()
-        return PortalSignatureRequestPageSchema().dump({
+        return schema(PortalSignatureRequestPageSchema).dump({
             "items": [signatures.portal_fields(r, by_request[r.id], email, now) for r in items],
             "next_cursor": cursor})
 
@@ -283,7 +284,7 @@ class SignatureEntrypoints:
     def sign_in_portal(self, account_id: str, signature_request_id: str, payload: dict, address: str | None = None,
                        user_agent: str | None = None) -> dict:
         """A portal user signs a request of this account that names his address as a signer."""
-        data = validated(SignatureSchema(), payload)
+        data = validated(schema(SignatureSchema), payload)
         caller, email = self._portal_signer(account_id)
         request = signatures.find(self.db.session, caller.firm_id, parse_id(signature_request_id, "signature request"),
                                   lock=True)
@@ -296,7 +297,7 @@ class SignatureEntrypoints:
         self.links.revoke_target_links(firm_id=str(request.firm_id), kind="signature",
                                        target=signatures.link_target(signer))
         self._signed(request, signers, signer, last, None)
-        return PortalSignatureRequestSchema().dump(
+        return schema(PortalSignatureRequestSchema).dump(
             signatures.portal_fields(request, signers, email, self.signature_clock()))
 
     # -- the sealed copy ---------------------------------------------------------------------------
@@ -312,12 +313,13 @@ class SignatureEntrypoints:
                                  scan_status=scanning.first_status(self.settings.clamd_address))
         if sealed is None:
             return
-        document = DocumentSchema().dump(sealed.document)
+        document = schema(DocumentSchema).dump(sealed.document)
         self.db.emit(DOCUMENT_CREATED, {"document": document}, firm_id=request.firm_id,
                      account_id=request.account_id, actor=SYSTEM)
         self._emit_signature(SIGNATURE_REQUEST_COMPLETED, request, sealed.signers, actor=SYSTEM,
                              signed_document=document,
-                             signers=[SignerEventSchema().dump(signatures.signer_fields(s)) for s in sealed.signers])
+                             signers=[schema(SignerEventSchema).dump(signatures.signer_fields(signer))
+                                      for signer in sealed.signers])
 
     # -- reminders ----------------------------------------------------------------------------------
 
@@ -366,4 +368,4 @@ class SignatureEntrypoints:
                 result["signature_request_id"] = request.id
                 result["signers"] = [{"name": s.signed_name, "email": s.email, "signed_at": s.signed_at}
                                      for s in signers if s.signed_at is not None]
-        return VerifyResultSchema().dump(result)
+        return schema(VerifyResultSchema).dump(result)
