@@ -180,6 +180,10 @@ class UnitOfWork:
                 raise RuntimeError("the call read the database before its entrypoint began writing")
             self._session.close()
             self._session = None
+        if after_reads and self._connection is not None:
+            # Back to the pool first: a call holding two under load made the pool open a backend per miss.
+            self._connection.close()
+            self._connection = None
         self._writes = True
 
     def close(self) -> None:

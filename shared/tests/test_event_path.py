@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 import pytest
 from kombu import Connection, Queue
@@ -106,6 +107,19 @@ class EmitterService(PortaService):
         """Reads (no transaction), then fails, leaving a write to its compensation."""
         seen = self.db.session.scalar(select(func.count()).select_from(things))
         self.db.on_failure(lambda session: session.execute(insert(things).values(name=f"{name} after {seen}")))
+        raise ValueError("no")
+
+    @rpc
+    @read
+    def look_on_its_connection_then_fail(self, name: str) -> int:
+        """Reads on the call's Core connection, then fails; its compensation notes the connections in use."""
+        self.db.connection.execute(select(func.count()).select_from(things)).scalar()
+
+        def note_connections(session: Any) -> None:
+            in_use = session.connection().engine.pool.checkedout()  # the compensation's own included
+            session.execute(insert(things).values(name=f"{name} with {in_use} connection(s) out"))
+
+        self.db.on_failure(note_connections)
         raise ValueError("no")
 
 
@@ -265,6 +279,16 @@ def test_a_failed_read_commits_its_compensation_in_a_write_transaction_of_its_ow
         emitter.look_then_fail("i")
     with engine.connect() as conn:
         assert conn.scalars(select(things.c.name)).all() == ["i after 0"]
+
+
+def test_a_failed_read_gives_its_connection_back_before_its_compensation_takes_one(container_factory, config,
+                                                                                   engine):
+    # Two at once per failing call (a wrong link token) outgrew the pool under load: a new backend per miss.
+    container_factory(EmitterService, config).start()
+    with ServiceRpcProxy("emitter", config, timeout=10) as emitter, pytest.raises(Exception, match="ValueError"):
+        emitter.look_on_its_connection_then_fail("j")
+    with engine.connect() as conn:
+        assert conn.scalars(select(things.c.name)).all() == ["j with 1 connection(s) out"]
 
 
 def test_a_declared_event_checks_its_payload_without_a_broker():
