@@ -206,7 +206,9 @@ def test_sigterm_while_it_starts_services_stops_what_it_had_started_so_far(make_
     assert environment.port_answers(*environment.postgres_address(env))
 
 
-# Python run in `make run`'s own process before it starts: each sends it SIGTERM at one moment of its start-up.
+# Python run in `make run`'s own process before it starts: each sends it SIGTERM at one moment of its start-up,
+# and says so first (SIGTERM_SENT), so the stop is timed from the signal, not from a start-up a slow box makes long.
+SIGTERM_SENT = "[test] sending SIGTERM"
 SIGTERM_AT = {
     # Half way through an AMQP frame as it counts the third service's RPC consumers (the broker's answer
     # header read, its body not yet): a stop that unwinds from there leaves the connection mid-frame.
@@ -221,6 +223,7 @@ def read(self, n, initial=False, *args, **kwargs):
     data = real_read(self, n, initial, *args, **kwargs)
     if initial and len(declares) == 3 and not sent:
         sent.append(signal.SIGTERM)
+        print("[test] sending SIGTERM", flush=True)
         os.kill(os.getpid(), signal.SIGTERM)
     return data
 channel.Channel.queue_declare, transport.TCPTransport._read = queue_declare, read
@@ -232,6 +235,7 @@ from devstack import system
 real_wait_ready = system.PortaSystem.wait_ready
 def wait_ready(self, name, *args, **kwargs):
     if name == system.STREAM:
+        print("[test] sending SIGTERM", flush=True)
         os.kill(os.getpid(), signal.SIGTERM)
     return real_wait_ready(self, name, *args, **kwargs)
 system.PortaSystem.wait_ready = wait_ready
@@ -243,6 +247,7 @@ system.PortaSystem.wait_ready = wait_ready
 def test_sigterm_at_a_chosen_moment_of_its_start_stops_what_it_had_started_within_a_bounded_time(
         start_make_run, moment):
     make_run = start_make_run(SIGTERM_AT[moment])
+    make_run.wait_for(SIGTERM_SENT, timeout=300)  # start-up took 120 s and more on a loaded CI box
     assert exit_code_within(make_run, 120) == 0, make_run.output
     assert "[run] starting" in make_run.output and "Porta is running." not in make_run.output
     assert "[run] stopped" in make_run.output
