@@ -179,9 +179,10 @@ def main() -> None:
         client = RpcClient(env["PORTA_AMQP_URI"], timeout=10, client_name="bench")
         closers.append(client.close)
         tag = uuid.uuid4().hex[:8]
-        firm_id = client.call("crm", "signup", payload={
+        signup = client.call("crm", "signup", payload={
             "firm_name": f"Bench {tag}", "name": "Bench Owner", "email": f"owner-{tag}@example.com",
-            "password": PASSWORD})["firm"]["id"]
+            "password": PASSWORD})
+        firm_id = signup["firm"]["id"]
 
         queue = f"raw_{tag}"
         responder = subprocess.Popen([sys.executable, str(HERE / "rpc.py"), "_responder", env["PORTA_AMQP_URI"],
@@ -207,6 +208,8 @@ def main() -> None:
             Row("A", "raw AMQP request/reply (BASELINE round trip)", lambda _: raw.call(), False),
             Row("S", "SELECT 1, psycopg2, autocommit (BASELINE db)", select1, False),
             Row("H", "crm.health (one SELECT 1 on its connection)", crm_call("health"), True),
+            Row("T", "crm.authenticate (every authenticated request)", crm_call("authenticate",
+                                                                                 token=signup["token"]), True),
             Row("F", "crm.describe_firm (one primary-key read) SUBJECT", crm_call("describe_firm", firm_id=firm_id),
                 True),
         ]

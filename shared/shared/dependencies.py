@@ -149,6 +149,7 @@ class UnitOfWork:
         self._relay_kick = relay_kick
         self._emitted = False
         self._compensations: list[Callable[[Session], None]] = []
+        self._after_success: list[Callable[[Session], None]] = []
 
     @property
     def session(self) -> Session:
@@ -232,6 +233,30 @@ class UnitOfWork:
         must leave a trace (a wrong token counted against its address). Entrypoints under
         shared.entrypoints' `write`, `idempotent` or `read` run them."""
         self._compensations.append(compensation)
+
+    def on_success(self, write: Callable[[Session], None]) -> None:
+        """Run `write(session)` once this call succeeded: a read that now and then leaves a trace (a bearer
+        session's last use, written at most once a minute) pays for a write transaction only then. Under
+        shared.entrypoints' `read` it commits after the call, in a transaction of its own; in a call that
+        writes it is part of the call's transaction."""
+        if self._writes:
+            write(self.session)
+        else:
+            self._after_success.append(write)
+
+    def commit_after_success(self) -> None:
+        """After a read succeeded: what it asked for with `on_success`, committed in one write transaction."""
+        writes, self._after_success = self._after_success, []
+        if not writes:
+            return
+        self.begin_writes(after_reads=True)
+        try:
+            for write in writes:
+                write(self.session)
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
 
     def compensate(self) -> None:
         """After a failed call (and its rollback): its compensations, committed in a write transaction of

@@ -8,7 +8,8 @@ so the second delivery returns the first result instead of writing again.
 All expect the service to name its dependencies `db` (shared.dependencies.Database)
 and `context` (shared.dependencies.CallContext). `idempotent` commits changes that are
 harmless to repeat (first-use defaults, clearing NEW, sweeps) without a once-per-call record.
-`read` commits nothing but what a failed call leaves to do (`db.on_failure`).
+`read` commits nothing but what a call asked to leave behind once it failed or succeeded (`db.on_failure`,
+`db.on_success`).
 `event_handler` takes one declared event (shared.events); `every_event` every event of a
 service (the activity feed). An entrypoint module never commits by itself: these do. An
 entrypoint without one of them only reads: its session has no transaction and PostgreSQL
@@ -90,17 +91,20 @@ def idempotent(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def read(method: Callable[..., Any]) -> Callable[..., Any]:
     """An RPC entrypoint that only reads (its session has no transaction, shared.dependencies), but whose
-    failure must leave a trace (a wrong token counted against its address): what it asked for with
-    `db.on_failure` commits after it failed, in a write transaction of its own. A call that succeeds
-    writes nothing and pays for no transaction."""
+    outcome may now and then leave a trace: what it asked for with `db.on_failure` commits after it
+    failed (a wrong token counted against its address), what it asked for with `db.on_success` after it
+    succeeded (a session's last use, once a minute), each in a write transaction of its own. A call that
+    asked for neither pays for no transaction."""
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            result = method(self, *args, **kwargs)
         except BaseException:
             self.db.compensate()
             raise
+        self.db.commit_after_success()
+        return result
 
     return run
 

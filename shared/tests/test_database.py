@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from shared import dependencies
 from shared.dependencies import Database
-from shared.entrypoints import idempotent, write
+from shared.entrypoints import idempotent, read, write
 from shared.outbox import messaging_tables
 from shared.rpc import rpc
 from shared.service import PortaService
@@ -62,6 +62,25 @@ class NotesService(PortaService):
     @idempotent
     def touch(self) -> None:
         self.db.session.execute(insert(notes).values(body="touched"))
+
+    @rpc
+    @read
+    def read_then_note(self, body: str | None = None, fail: bool = False) -> dict:
+        """A read that asks for a note once it succeeded (db.on_success), when given one."""
+        row = self.db.connection.execute(text(
+            "SELECT pg_backend_pid() AS pid, transaction_timestamp() <> statement_timestamp() AS in_block")).one()
+        if body:
+            self.db.on_success(lambda session: session.execute(insert(notes).values(body=body)))
+        if fail:
+            raise ValueError("no")
+        return {"pid": row.pid, "in_block": row.in_block}
+
+    @rpc
+    @write
+    def add_note_on_success(self, body: str, fail: bool = False) -> None:
+        self.db.on_success(lambda session: session.execute(insert(notes).values(body=body)))
+        if fail:
+            raise ValueError("no")
 
     # The same through `db.connection` (Core, no Session): what the hottest reads use.
 
@@ -193,4 +212,26 @@ def test_the_connection_of_a_read_goes_back_to_the_pool_without_autocommit(notes
     with pytest.raises(RemoteError):
         proxy.add_note_then_fail("undone")
     assert proxy.add_note("kept") == read_on
+    assert stored(engine) == ["kept"]
+
+
+def test_a_read_that_asks_for_a_write_once_it_succeeded_commits_it_after_reading_without_a_transaction(
+        notes_service, engine):
+    proxy, _ = notes_service
+    assert proxy.read_then_note("noted")["in_block"] is False
+    assert stored(engine) == ["noted"]
+
+
+def test_a_read_that_fails_after_asking_for_a_write_on_success_stores_nothing(notes_service, engine):
+    proxy, _ = notes_service
+    with pytest.raises(RemoteError):
+        proxy.read_then_note("not noted", fail=True)
+    assert stored(engine) == []
+
+
+def test_a_write_on_success_in_a_call_that_writes_is_part_of_its_transaction(notes_service, engine):
+    proxy, _ = notes_service
+    with pytest.raises(RemoteError):
+        proxy.add_note_on_success("undone", fail=True)
+    proxy.add_note_on_success("kept")
     assert stored(engine) == ["kept"]

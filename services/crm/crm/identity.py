@@ -182,16 +182,25 @@ _TOUCH = (update(Session.__table__)
 def authenticate(db: DbSession | Connection, token: str, *, now: datetime | None = None,
                  policy: SessionPolicy | None = None) -> Authenticated:
     """The live session and user behind a bearer token, with the firm's access version, in one query;
-    revoked, unknown, idle or too old: 401. A use moves the session's idle time forward (written at most
-    once per TOUCH_EVERY)."""
+    revoked, unknown, idle or too old: 401. It only reads: a use moves the session's idle time forward
+    with `touch`, which the caller writes when `touch_due` (at most once per TOUCH_EVERY)."""
     now, policy = now or utcnow(), policy or SessionPolicy()
     row = db.execute(_BEARER, {"token_hash": hash_token(token)}).first()
     if row is None or row.created_at <= now - policy.max_age or row.last_used_at <= now - policy.idle:
         raise Unauthorized("The token is unknown, expired or revoked.")
-    if row.last_used_at <= now - TOUCH_EVERY:
-        db.execute(_TOUCH, {"session_id": row.id, "now": now})
     return Authenticated(BearerSession(row.id, row.firm_id, row.user_id, row.created_at, row.last_used_at),
                          Bearer(row.user_id, row.firm_id, row.kind), row.access_version)
+
+
+def touch_due(session: BearerSession, now: datetime | None = None) -> bool:
+    """Whether this use must be written as the session's last one: not within TOUCH_EVERY of the last
+    written, so most requests authenticate without a write."""
+    return session.last_used_at <= (now or utcnow()) - TOUCH_EVERY
+
+
+def touch(db: DbSession | Connection, session: BearerSession, now: datetime | None = None) -> None:
+    """Record a use of the session: its idle time counts from `now`."""
+    db.execute(_TOUCH, {"session_id": session.id, "now": now or utcnow()})
 
 
 def logout(db: DbSession, principal: Principal) -> None:

@@ -1,6 +1,7 @@
 """The CRM's entrypoints: validate with the contract, call the domain, emit declared events, dump."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 from nameko.rpc import RpcProxy
@@ -72,7 +73,7 @@ from shared.contracts.crm import (
     UserSchema,
 )
 from shared.dependencies import Database
-from shared.entrypoints import idempotent, write
+from shared.entrypoints import idempotent, read, write
 from shared.errors import ValidationFailed
 from shared.events import EventLog
 from shared.ids import parse_id
@@ -143,11 +144,13 @@ class CrmService(PortaService):
         return schema(LoginResultSchema).dump({"token": outcome.token, "user": with_rights(outcome.user)})
 
     @rpc
-    @idempotent  # a use moves the session's idle time forward
+    @read  # every authenticated request: a write transaction only for the once-a-minute touch
     def authenticate(self, token: str) -> dict:
         if not isinstance(token, str) or not token:
             raise ValidationFailed("A bearer token is required.", {"token": ["Missing."]})
         bearer = identity.authenticate(self.db.connection, token, policy=self._session_policy())
+        if identity.touch_due(bearer.session):
+            self.db.on_success(functools.partial(identity.touch, session=bearer.session))
         return schema(PrincipalSchema).dump({"session_id": bearer.session.id, "user_id": bearer.user.id,
                                        "firm_id": bearer.user.firm_id, "kind": bearer.user.kind,
                                        "access_version": bearer.access_version})

@@ -46,11 +46,19 @@ def employee_factory(db, owner):
 
 
 @pytest.fixture
-def crm(container_factory, service_config, migrated) -> Callable[..., Any]:
-    """A running crm service on this run's database: `crm(method, context=None, **kwargs)` calls it over
-    RPC, `context` being the call's context data (the principal, as the gateway sends it)."""
+def crm_container(container_factory, service_config, migrated) -> Any:
+    """A running crm service on this run's database (its nameko container; `.config` its config)."""
     config = service_config("crm", db_url=migrated("crm"))
-    container_factory(CrmService, config).start()
+    container = container_factory(CrmService, config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def crm(crm_container) -> Callable[..., Any]:
+    """`crm(method, context=None, **kwargs)` calls the running crm service over RPC, `context` being the
+    call's context data (the principal, as the gateway sends it)."""
+    config = crm_container.config
 
     def call(method: str, context: dict[str, str] | None = None, **kwargs: Any) -> Any:
         with ServiceRpcProxy("crm", config, timeout=10, context_data=context or {}) as proxy:

@@ -236,21 +236,44 @@ def test_an_invitation_link_issued_before_it_was_voided_is_gone_a_newer_one_work
 POLICY = identity.SessionPolicy(idle=timedelta(hours=12), max_age=timedelta(days=30))
 
 
+def use(db, token: str, now: datetime) -> identity.Authenticated:
+    """A request with the token at `now`, as crm's authenticate entrypoint serves it."""
+    bearer = identity.authenticate(db, token, now=now, policy=POLICY)
+    if identity.touch_due(bearer.session, now):
+        identity.touch(db, bearer.session, now)
+    return bearer
+
+
 def test_a_session_idle_for_longer_than_the_idle_time_is_refused(db, owner):
     start = datetime(2030, 1, 1, tzinfo=UTC)
     token = login(db, owner.email, "correct horse battery", now=start).token
-    assert identity.authenticate(db, token, now=start + timedelta(hours=11, minutes=59), policy=POLICY)
+    assert use(db, token, start + timedelta(hours=11, minutes=59))
     # That use moved the idle time forward: 12 h after it, not after the login.
-    assert identity.authenticate(db, token, now=start + timedelta(hours=23, minutes=58), policy=POLICY)
+    assert use(db, token, start + timedelta(hours=23, minutes=58))
     with pytest.raises(Unauthorized):
-        identity.authenticate(db, token, now=start + timedelta(hours=36), policy=POLICY)
+        use(db, token, start + timedelta(hours=36))
+
+
+def test_a_use_is_written_once_a_minute_at_most(db, owner):
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    token = login(db, owner.email, "correct horse battery", now=start).token
+    assert not identity.touch_due(use(db, token, start).session, start + timedelta(seconds=59))
+    assert identity.touch_due(use(db, token, start).session, start + timedelta(minutes=1))
+
+
+def test_authenticating_writes_nothing(db, owner):
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    token = login(db, owner.email, "correct horse battery", now=start).token
+    identity.authenticate(db, token, now=start + timedelta(hours=11), policy=POLICY)
+    with pytest.raises(Unauthorized):  # no use was recorded: idle since the login
+        identity.authenticate(db, token, now=start + timedelta(hours=12, minutes=1), policy=POLICY)
 
 
 def test_a_session_older_than_its_maximum_age_is_refused_however_busy(db, owner):
     start = datetime(2030, 1, 1, tzinfo=UTC)
     token = login(db, owner.email, "correct horse battery", now=start).token
     for hour in range(0, 30 * 24, 6):
-        identity.authenticate(db, token, now=start + timedelta(hours=hour), policy=POLICY)
+        use(db, token, start + timedelta(hours=hour))
     with pytest.raises(Unauthorized):
         identity.authenticate(db, token, now=start + timedelta(days=30), policy=POLICY)
 
