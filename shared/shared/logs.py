@@ -5,6 +5,8 @@ import logging
 import logging.config
 import os
 
+from pythonjsonlogger.json import JsonFormatter
+
 from shared.context import request_id_var
 
 
@@ -39,20 +41,21 @@ class ExpectedErrorsFilter(logging.Filter):
         return not (isinstance(record.msg, str) and record.msg.startswith("(expected) error handling worker"))
 
 
+def json_formatter(service: str) -> JsonFormatter:
+    """Porta's one log line format, in every process (the gateway here, each service's config.yaml through
+    dictConfig's "()"): time, level, logger, message, request id and service, plus a record's extra fields."""
+    return JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                         static_fields={"service": service})
+
+
 def logging_config(service: str) -> dict:
     """A dictConfig: one JSON line per record on stderr, with service and request id."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {"request_id": {"()": RequestIdFilter}},
-        "formatters": {
-            "json": {
-                "()": "pythonjsonlogger.json.JsonFormatter",
-                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-                "static_fields": {"service": service},
-            }
-        },
+        "formatters": {"json": {"()": json_formatter, "service": service}},
         "handlers": {
             "stderr": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}
         },
