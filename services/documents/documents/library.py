@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from documents import filetypes, folders
@@ -82,16 +82,18 @@ def delete_document(db: DbSession, document: Document) -> None:
     db.flush()
 
 
-def open_document(db: DbSession, document: Document, opener_id: uuid.UUID | None,
-                  account_id: uuid.UUID | None = None) -> Document:
-    """For a download: refused while quarantined; the first opener other than the uploader clears NEW.
-    A portal path names the account too (`account_id`): a document of another account is not found there."""
+def open_document(document: Document, opener_id: uuid.UUID | None, account_id: uuid.UUID | None = None) -> bool:
+    """For a download: refused while quarantined. A portal path names the account too (`account_id`): a
+    document of another account is not found there. True when this opening clears NEW (the first by someone
+    other than the uploader), which the caller writes with `mark_opened`: a download is otherwise a read."""
     if account_id is not None and document.account_id != account_id:
         raise NotFound(NO_SUCH_DOCUMENT)
     if document.scan_status in QUARANTINED:
         raise Conflict(QUARANTINED[document.scan_status])
-    if document.opened_at is None and opener_id is not None and opener_id != document.uploaded_by_id:
-        document.opened_at = func.now()
-        db.flush()
-        db.refresh(document)
-    return document
+    return document.opened_at is None and opener_id is not None and opener_id != document.uploaded_by_id
+
+
+def mark_opened(db: DbSession, document_id: uuid.UUID) -> None:
+    """NEW cleared: the document was opened by someone other than its uploader (the first such opening counts)."""
+    db.execute(update(Document).where(Document.id == document_id, Document.opened_at.is_(None))
+               .values(opened_at=func.now()))

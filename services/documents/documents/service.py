@@ -7,6 +7,7 @@ or expired link stops working at once.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from typing import Any
@@ -58,7 +59,7 @@ from shared.contracts.documents import (
     UploadTicketSchema,
 )
 from shared.dependencies import SYSTEM, Database, Storage
-from shared.entrypoints import event_handler, idempotent, write
+from shared.entrypoints import event_handler, idempotent, read, write
 from shared.events import EventType
 from shared.ids import parse_id
 from shared.rpc import rpc
@@ -173,13 +174,14 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
         self.store.remove(event["data"]["document"]["object_key"])
 
     @rpc
-    @idempotent  # clearing NEW happens once whatever the deliveries
+    @read  # every download: a write transaction only for the opening that clears NEW
     def open_document(self, document_id: str, account_id: str | None = None) -> dict:
         """For a download: where the bytes are. Clears NEW when someone other than the uploader opens
         it. A portal path names the account too: a document of another account is not found there."""
         document, caller = self._document(document_id)
-        library.open_document(self.db.session, document, caller.user_id,
-                              account_id=parse_id(account_id, "document") if account_id is not None else None)
+        if library.open_document(document, caller.user_id,
+                                 account_id=parse_id(account_id, "document") if account_id is not None else None):
+            self.db.on_success(functools.partial(library.mark_opened, document_id=document.id))
         return schema(DownloadSchema).dump(document)
 
     # -- uploads by logged-in users ---------------------------------------------------------

@@ -93,24 +93,25 @@ def test_a_document_moves_only_within_its_account(db, private_document, make_fol
 
 
 def test_opening_by_its_uploader_keeps_a_document_new(db, private_document, staff):
-    library.open_document(db, private_document, staff.user_id)
-    assert private_document.opened_at is None
+    assert library.open_document(private_document, staff.user_id) is False
 
 
 def test_opening_by_someone_else_clears_new(db, private_document):
-    library.open_document(db, private_document, uuid.uuid4())
+    assert library.open_document(private_document, uuid.uuid4()) is True
+    library.mark_opened(db, private_document.id)
+    db.refresh(private_document)
     assert private_document.opened_at is not None
+    assert library.open_document(private_document, uuid.uuid4()) is False  # cleared once
 
 
 def test_a_quarantined_document_cannot_be_opened(db, upload_file, roots):
     [pending] = upload_file(roots["private"], "scan.pdf", PDF, scan_status="pending").documents
     with pytest.raises(Conflict) as info:
-        library.open_document(db, pending, uuid.uuid4())
+        library.open_document(pending, uuid.uuid4())
     assert info.value.status == 409
-    assert pending.opened_at is None
 
 
 def test_an_infected_document_cannot_be_opened(db, upload_file, roots):
     [infected] = upload_file(roots["private"], "scan.pdf", PDF, scan_status="infected").documents
     with pytest.raises(Conflict):
-        library.open_document(db, infected, uuid.uuid4())
+        library.open_document(infected, uuid.uuid4())

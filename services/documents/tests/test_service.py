@@ -105,6 +105,43 @@ def test_a_staff_upload_costs_two_statements_to_begin_and_six_to_complete(docume
     assert statements == ["SELECT", "SELECT", "INSERT", "DELETE", "INSERT", "INSERT"]
 
 
+@pytest.fixture
+def write_sessions(documents: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per read-write session the service's calls open from now on (its outbox relay opens none)."""
+    [database] = [d for d in documents.container.dependencies if isinstance(d, Database)]
+    make = database.sessionmaker
+    opened: list[int] = []
+    monkeypatch.setattr(database, "sessionmaker", lambda: opened.append(1) or make())
+    return opened
+
+
+def stored_by(documents: Any, put_object: Callable[[str, bytes], None], uploader: uuid.UUID) -> dict:
+    ticket = documents.call("begin_upload", uploader, account_id=str(documents.account_id),
+                            payload={"filename": "report.pdf", "size": len(PDF)})
+    put_object(ticket["object_key"], PDF)
+    return documents.call("complete_uploads", uploader, payload=batch((ticket, PDF)))["items"][0]
+
+
+def test_a_download_that_leaves_a_document_new_opens_no_write_transaction(documents, put_object, write_sessions):
+    uploader = uuid.uuid4()
+    document = stored_by(documents, put_object, uploader)
+    write_sessions.clear()
+    assert documents.call("open_document", uploader, document_id=document["id"])["sha256"] == sha256_of(PDF)
+    assert write_sessions == []
+
+
+def test_the_first_download_by_someone_else_clears_new_in_one_write_transaction(documents, put_object,
+                                                                               write_sessions, read):
+    document = stored_by(documents, put_object, uuid.uuid4())
+    write_sessions.clear()
+    documents.call("open_document", uuid.uuid4(), document_id=document["id"])
+    assert write_sessions == [1]
+    [opened_at] = read(select(Document.opened_at).where(Document.id == uuid.UUID(document["id"])))
+    assert opened_at is not None
+    documents.call("open_document", uuid.uuid4(), document_id=document["id"])
+    assert write_sessions == [1]  # cleared once: the next download only reads
+
+
 def test_complete_uploads_of_an_unknown_upload_is_not_found(documents):
     with pytest.raises(NotFound):
         documents.call("complete_uploads", uuid.uuid4(),

@@ -167,7 +167,8 @@ class ApprovalEntrypoints:
     def open_approval_document(self, token: str, address: str) -> dict:
         """Where the document to approve is (refused while quarantined), for the page to show it."""
         request, _ = self._linked_approval(token, address)
-        document = library.open_document(self.db.session, self._request_document(request), None)
+        document = self._request_document(request)
+        library.open_document(document, None)
         return schema(DownloadSchema).dump(document)
 
     @rpc
