@@ -284,7 +284,11 @@ def test_a_failed_read_commits_its_compensation_in_a_write_transaction_of_its_ow
 def test_a_failed_read_gives_its_connection_back_before_its_compensation_takes_one(container_factory, config,
                                                                                    engine):
     # Two at once per failing call (a wrong link token) outgrew the pool under load: a new backend per miss.
-    container_factory(EmitterService, config).start()
+    container = container_factory(EmitterService, config)
+    container.start()
+    [database] = [d for d in container.dependencies if isinstance(d, Database)]
+    database.relay_interval = 60  # each relay pass checks a connection out too: parked after its next one
+    time.sleep(4 * EmitterService.db.relay_interval)
     with ServiceRpcProxy("emitter", config, timeout=10) as emitter, pytest.raises(Exception, match="ValueError"):
         emitter.look_on_its_connection_then_fail("j")
     with engine.connect() as conn:
