@@ -150,6 +150,7 @@ class UnitOfWork:
         self._emitted = False
         self._compensations: list[Callable[[Session], None]] = []
         self._after_success: list[Callable[[Session], None]] = []
+        self._commits_after_read = False
 
     @property
     def session(self) -> Session:
@@ -234,15 +235,22 @@ class UnitOfWork:
         shared.entrypoints' `write`, `idempotent` or `read` run them."""
         self._compensations.append(compensation)
 
+    def begin_read(self) -> None:
+        """This call only reads, but commits what it asks for with `on_failure` or `on_success` after it:
+        shared.entrypoints' `read` calls it before the entrypoint runs; services never do."""
+        self._commits_after_read = True
+
     def on_success(self, write: Callable[[Session], None]) -> None:
         """Run `write(session)` once this call succeeded: a read that now and then leaves a trace (a bearer
         session's last use, written at most once a minute) pays for a write transaction only then. Under
         shared.entrypoints' `read` it commits after the call, in a transaction of its own; in a call that
-        writes it is part of the call's transaction."""
+        writes it is part of the call's transaction. Elsewhere nothing would commit it: an error."""
         if self._writes:
             write(self.session)
-        else:
+        elif self._commits_after_read:
             self._after_success.append(write)
+        else:
+            raise RuntimeError("db.on_success in an entrypoint that commits nothing: decorate it with `read`")
 
     def commit_after_success(self) -> None:
         """After a read succeeded: what it asked for with `on_success`, committed in one write transaction."""

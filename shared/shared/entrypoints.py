@@ -7,7 +7,7 @@ so the second delivery returns the first result instead of writing again.
 
 All expect the service to name its dependencies `db` (shared.dependencies.Database)
 and `context` (shared.dependencies.CallContext). `idempotent` commits changes that are
-harmless to repeat (first-use defaults, clearing NEW, sweeps) without a once-per-call record.
+harmless to repeat (first-use defaults, sweeps) without a once-per-call record.
 `read` commits nothing but what a call asked to leave behind once it failed or succeeded (`db.on_failure`,
 `db.on_success`).
 `event_handler` takes one declared event (shared.events); `every_event` every event of a
@@ -84,8 +84,8 @@ def write(method: Callable[..., Any] | None = None, *, replay: bool = True) -> A
 
 
 def idempotent(method: Callable[..., Any]) -> Callable[..., Any]:
-    """An entrypoint whose changes are harmless to repeat (an account's first folders, clearing
-    NEW, a sweep): it commits them, without a once-per-call record that would grow with every read."""
+    """An entrypoint whose changes are harmless to repeat (an account's first folders, a sweep): it
+    commits them, without a once-per-call record that would grow with every read."""
     return write(replay=False)(method)
 
 
@@ -98,6 +98,7 @@ def read(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        self.db.begin_read()
         try:
             result = method(self, *args, **kwargs)
         except BaseException:

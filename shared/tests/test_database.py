@@ -76,6 +76,11 @@ class NotesService(PortaService):
         return {"pid": row.pid, "in_block": row.in_block}
 
     @rpc
+    def note_on_success_without_read(self, body: str) -> None:
+        """A plain read (no decorator) asking for a write on success: nothing would ever commit it."""
+        self.db.on_success(lambda session: session.execute(insert(notes).values(body=body)))
+
+    @rpc
     @write
     def add_note_on_success(self, body: str, fail: bool = False) -> None:
         self.db.on_success(lambda session: session.execute(insert(notes).values(body=body)))
@@ -235,3 +240,11 @@ def test_a_write_on_success_in_a_call_that_writes_is_part_of_its_transaction(not
         proxy.add_note_on_success("undone", fail=True)
     proxy.add_note_on_success("kept")
     assert stored(engine) == ["kept"]
+
+
+def test_a_write_on_success_in_an_entrypoint_that_commits_nothing_is_an_error_not_a_silent_drop(
+        notes_service, engine):
+    proxy, _ = notes_service
+    with pytest.raises(RemoteError, match="decorate it with `read`"):
+        proxy.note_on_success_without_read("lost")
+    assert stored(engine) == []
