@@ -427,3 +427,15 @@ def rolled_back(engine: Any) -> Iterator[Any]:
         session.close()
         outer.rollback()
         connection.close()
+
+
+def count_write_sessions(container: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One item per read-write session the container's calls open from now on (shared.dependencies.Database:
+    reads take a read-only one; its outbox relay opens none): how a test shows a read costs no write."""
+    from shared.dependencies import Database
+
+    [database] = [d for d in container.dependencies if isinstance(d, Database)]
+    make = database.sessionmaker
+    opened: list[int] = []
+    monkeypatch.setattr(database, "sessionmaker", lambda: opened.append(1) or make())
+    return opened

@@ -7,20 +7,15 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from devstack.fixtures import count_write_sessions
 from sqlalchemy import text
 
-from shared.dependencies import Database
 from shared.errors import Unauthorized
 
 
 @pytest.fixture
 def write_sessions(crm_container, monkeypatch) -> list[int]:
-    """One item per read-write session crm's calls open from now on (the outbox relay opens none)."""
-    database = next(d for d in crm_container.dependencies if isinstance(d, Database))
-    make = database.sessionmaker
-    opened: list[int] = []
-    monkeypatch.setattr(database, "sessionmaker", lambda: opened.append(1) or make())
-    return opened
+    return count_write_sessions(crm_container, monkeypatch)
 
 
 @pytest.fixture

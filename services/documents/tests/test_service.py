@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from devstack.fixtures import count_write_sessions
 from sqlalchemy import event, select
 
 from documents.models import Document, FileRequest, Upload, messaging
@@ -107,12 +108,7 @@ def test_a_staff_upload_costs_two_statements_to_begin_and_six_to_complete(docume
 
 @pytest.fixture
 def write_sessions(documents: Any, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One item per read-write session the service's calls open from now on (its outbox relay opens none)."""
-    [database] = [d for d in documents.container.dependencies if isinstance(d, Database)]
-    make = database.sessionmaker
-    opened: list[int] = []
-    monkeypatch.setattr(database, "sessionmaker", lambda: opened.append(1) or make())
-    return opened
+    return count_write_sessions(documents.container, monkeypatch)
 
 
 def stored_by(documents: Any, put_object: Callable[[str, bytes], None], uploader: uuid.UUID) -> dict:
