@@ -58,6 +58,7 @@ from shared.contracts.documents import (
     UploadRequestSchema,
     UploadTicketSchema,
 )
+from shared.contracts.links import reveal_all
 from shared.dependencies import SYSTEM, Database, Storage
 from shared.entrypoints import event_handler, idempotent, read, write
 from shared.events import EventType
@@ -271,7 +272,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def _with_urls(self, firm_id: uuid.UUID, requests: list[FileRequest]) -> list[dict]:
         """Each request with its link to copy (the links service keeps the token sealed)."""
         ids = file_requests.links_to_reveal(requests)
-        revealed = self.links.reveal_links(firm_id=str(firm_id), link_ids=ids)["items"] if ids else []
+        revealed = reveal_all(self.links, str(firm_id), ids)
         return file_requests.with_urls(requests, revealed, self.settings.base_url)
 
     def _emit_request(self, event: EventType, request: FileRequest, **data: Any) -> None:

@@ -1,5 +1,6 @@
 """Signature requests on the run's real database (documents/signatures.py): the reminder timer's claim with
-FOR UPDATE SKIP LOCKED and an injected clock, and the sealed copy written once beside an unchanged original."""
+FOR UPDATE SKIP LOCKED and an injected clock, the sealed copy written once beside an unchanged original, and
+a page of requests whose signing links take more than one `reveal_links` call."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +17,10 @@ from sqlalchemy.orm import Session
 
 from documents import sealing, signatures
 from documents.models import Document, Folder, SignatureRequest, Signer
+from shared.config import SETTINGS_KEY
+from shared.contracts.documents import MAX_SIGNERS
+from shared.contracts.links import MAX_REVEAL, RevealLinksSchema
+from shared.schemas import schema, validated
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 EVERY = timedelta(days=3)
@@ -132,3 +137,32 @@ def test_a_signers_link_id_is_kept_on_his_row(committed, pdf_document):
     committed.commit()
     committed.expire_all()
     assert committed.scalar(select(Signer.link_id).where(Signer.id == signer.id)) == link_id
+
+
+def test_a_full_page_of_requests_shows_every_signers_url_though_links_reveals_1000_per_call(
+        documents, committed, pdf_document):
+    """A page of 200 requests of 20 signers names 4,000 links; 51 requests are enough to pass MAX_REVEAL."""
+    requests = 1 + MAX_REVEAL // MAX_SIGNERS
+    link_ids = []
+    for _ in range(requests):
+        _, signers = signatures.create(committed, pdf_document, uuid.uuid4(), {
+            "signers": [{"name": f"S{i}", "email": f"s{i}@x.example"} for i in range(MAX_SIGNERS)],
+            "message": "", "reminders": False}, now=datetime.now(UTC), reminder_every=EVERY)
+        for signer in signers:
+            signer.link_id = uuid.uuid4()
+            link_ids.append(str(signer.link_id))
+    committed.commit()
+    asked: list[int] = []
+
+    def reveal_links(firm_id: str, link_ids: list[str]) -> dict:
+        validated(schema(RevealLinksSchema), {"firm_id": firm_id, "link_ids": link_ids})  # 422 past MAX_REVEAL
+        asked.append(len(link_ids))
+        return {"items": [{"id": i, "token": f"token-{i}", "live": True} for i in link_ids]}
+
+    documents.links.reveal_links.side_effect = reveal_links
+    page = documents.call("list_signature_requests", uuid.uuid4(), account_id=str(documents.account_id),
+                          query={"limit": 200})  # the largest page
+    base_url = documents.config[SETTINGS_KEY].base_url
+    assert sorted(signer["url"] for request in page["items"] for signer in request["signers"]) == sorted(
+        f"{base_url}/p/token-{link_id}" for link_id in link_ids)
+    assert sorted(asked) == [len(link_ids) - MAX_REVEAL, MAX_REVEAL]

@@ -30,7 +30,7 @@ from shared.contracts.approvals import (
     PublicApprovalSchema,
 )
 from shared.contracts.documents import DownloadSchema
-from shared.contracts.links import MAX_REVEAL
+from shared.contracts.links import reveal_all
 from shared.entrypoints import write
 from shared.errors import NotFound
 from shared.ids import parse_id
@@ -58,12 +58,9 @@ class ApprovalEntrypoints:
     def _approval_urls(self, firm_id: uuid.UUID,
                        pairs: list[tuple[ApprovalRequest, list[Approver]]]) -> dict[str, str]:
         """link id -> url of the live links of these requests' approvers still to decide (links reveals them;
-        a page of 200 requests of 20 approvers each takes several calls of MAX_REVEAL ids)."""
+        a page of 200 requests of 20 approvers each takes several calls)."""
         ids = approvals.links_to_reveal(pairs)
-        revealed = [item for start in range(0, len(ids), MAX_REVEAL)
-                    for item in self.links.reveal_links(firm_id=str(firm_id),
-                                                        link_ids=ids[start:start + MAX_REVEAL])["items"]]
-        return approvals.urls(revealed, self.settings.base_url)
+        return approvals.urls(reveal_all(self.links, str(firm_id), ids), self.settings.base_url)
 
     # -- staff ------------------------------------------------------------------------------
 
