@@ -146,6 +146,7 @@ class Stack:
             "PORTA_S3_BUCKET": f"porta-bench-{self.run_id}",  # no route of this bench touches object storage
             "PORTA_SMTP_HOST": "127.0.0.1", "PORTA_SMTP_PORT": str(environment.free_port()),
             "PORTA_HTTP_HOST": "127.0.0.1", "PORTA_HTTP_PORT": str(http_port),
+            "PORTA_STREAM_PORT": str(environment.free_port()),  # not 8081: `make run` may hold it
             "PORTA_PUBLIC_URL": f"http://127.0.0.1:{http_port}",
             "PORTA_DB_URL_TEMPLATE": db_template,
             "PORTA_AMQP_URI": urlunsplit(amqp._replace(path=f"/{vhost}")),
