@@ -8,7 +8,8 @@ the end of the run. PostgreSQL, RabbitMQ and the S3 server must answer (`python 
 starts them; `make test` does it for you): when one does not, the fixture fails, it never skips.
 
 Fixtures: porta_env, amqp_uri, nameko_config, service_config, started_service, db_url, migrated, s3_client,
-bucket, mailbox, porta_system, clamd. Nothing happens unless a test asks for one of them.
+bucket, mailbox, porta_system, clamd. Nothing happens unless a test asks for one of them. A test that starts
+nameko containers fails at once under plain pytest (unpatched by eventlet, it would hang).
 """
 from __future__ import annotations
 
@@ -342,6 +343,21 @@ def porta_system(porta_env: dict[str, str]) -> Iterator[PortaSystem]:
     yield system
     _running_systems.remove(system)
     system.stop_all()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that starts nameko containers fails at once under plain pytest, where it would hang: nameko
+    services need eventlet's monkey patching, which `nameko test` (what `make test` runs) applies first."""
+    if {"container_factory", "runner_factory"} & set(getattr(item, "fixturenames", ())) and not _eventlet_patched():
+        pytest.fail(f"{item.nodeid} starts nameko containers: run it with `nameko test`, not plain pytest "
+                    "(nameko services need eventlet's monkey patching)", pytrace=False)
+
+
+def _eventlet_patched() -> bool:
+    import eventlet.patcher  # here, not at import: the plain-pytest suites need not load it
+
+    return eventlet.patcher.is_monkey_patched("socket")
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:

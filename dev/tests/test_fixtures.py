@@ -1,6 +1,8 @@
 import io
 import os
 import smtplib
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
@@ -78,3 +80,29 @@ def test_porta_system_serves_and_recovers_a_killed_service(porta_system):
     assert _status(porta_system.url + "/readyz") != 200
     porta_system.restart("billing")
     porta_system.wait_http("/readyz", timeout=30)
+
+
+CONTAINER_TEST = '''
+from nameko.rpc import rpc
+
+
+class Echo:
+    name = "echo"
+
+    @rpc
+    def echo(self, value):
+        return value
+
+
+def test_starts_a_container(container_factory, nameko_config):
+    container_factory(Echo, nameko_config).start()
+'''
+
+
+def test_a_container_test_under_plain_pytest_fails_at_once_naming_nameko_test(tmp_path):
+    """Unpatched by eventlet, a started nameko container hangs the run; the plugin refuses it before."""
+    (tmp_path / "test_container.py").write_text(CONTAINER_TEST)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_container.py"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    assert done.returncode != 0
+    assert "run it with `nameko test`" in done.stdout
