@@ -53,7 +53,7 @@ from shared.contracts.billing import (
     RefundSchema,
     WebhookReceiptSchema,
 )
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.dependencies import SYSTEM, Database
 from shared.entrypoints import idempotent, write
 from shared.errors import BadRequest, Forbidden, NotFound
@@ -105,9 +105,7 @@ class BillingService(PortaService):
         """Each invoice with its pay link (the links service keeps the token sealed); null when not live."""
         amounts = ledger.invoice_amounts(self.db.session, [i.id for i in found])
         ids = [str(i.link_id) for i in found if i.link_id is not None and i.status != "void"]
-        revealed = reveal_all(self.links, str(firm_id), ids)
-        urls = {item["id"]: f"{self.settings.base_url}/p/{item['token']}" for item in revealed
-                if item.get("token") and item.get("live")}
+        urls = live_page_urls(self.links, str(firm_id), ids, self.settings.base_url)
         return [invoices.as_fields(i, amounts[i.id], urls.get(str(i.link_id))) for i in found]
 
     def _payment_fields(self, payment: Payment, refunds: list[LedgerEntry] | None = None) -> dict:

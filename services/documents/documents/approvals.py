@@ -59,11 +59,6 @@ def links_to_reveal(pairs: Iterable[tuple[ApprovalRequest, Iterable[Approver]]])
             for approver in approvers if approver.link_id is not None and approver.status == "pending"]
 
 
-def urls(revealed: Iterable[Mapping[str, Any]], base_url: str) -> dict[str, str]:
-    """link id -> approval page url, from the links service's `reveal_links` items (live links only)."""
-    return {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item["token"] and item["live"]}
-
-
 def find(db: DbSession, firm_id: uuid.UUID, request_id: uuid.UUID, *, lock: bool = False) -> ApprovalRequest:
     query = select(ApprovalRequest).where(ApprovalRequest.firm_id == firm_id, ApprovalRequest.id == request_id)
     request = db.scalar(query.with_for_update() if lock else query)

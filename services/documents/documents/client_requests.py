@@ -213,11 +213,6 @@ def links_to_reveal(requests: Iterable[ClientRequest]) -> list[str]:
     return [str(r.link_id) for r in requests if r.link_id is not None and r.status == "sent"]
 
 
-def urls(revealed: Iterable[Mapping[str, Any]], base_url: str) -> dict[str, str]:
-    """Link id -> the questionnaire page's url, for the live links the links service revealed."""
-    return {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item["token"] and item["live"]}
-
-
 # -- open, submitted, canceled --------------------------------------------------------------------
 
 

@@ -97,11 +97,9 @@ def links_to_reveal(requests: Iterable[FileRequest]) -> list[str]:
     return [str(r.link_id) for r in requests if r.link_id is not None and r.status == "open"]
 
 
-def with_urls(requests: Iterable[FileRequest], revealed: Iterable[Mapping[str, Any]],
-              base_url: str) -> list[dict[str, Any]]:
-    """Each request with its upload page's url (`revealed`: the links service's `reveal_links`
-    items); null for a revoked request or a link that is not live any more."""
-    urls = {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item["token"] and item["live"]}
+def with_urls(requests: Iterable[FileRequest], urls: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Each request with its upload page's url (`urls`: link id -> page of the live ones,
+    shared.contracts.links.live_page_urls); null for a revoked request or a link that is not live any more."""
     return [{**as_fields(r), "url": urls.get(str(r.link_id))} for r in requests]
 
 

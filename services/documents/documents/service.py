@@ -58,7 +58,7 @@ from shared.contracts.documents import (
     UploadRequestSchema,
     UploadTicketSchema,
 )
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.dependencies import SYSTEM, Database, Storage
 from shared.entrypoints import event_handler, idempotent, read, write
 from shared.events import EventType
@@ -272,8 +272,7 @@ class DocumentsService(ClientRequestEntrypoints, ShareEntrypoints, ApprovalEntry
     def _with_urls(self, firm_id: uuid.UUID, requests: list[FileRequest]) -> list[dict]:
         """Each request with its link to copy (the links service keeps the token sealed)."""
         ids = file_requests.links_to_reveal(requests)
-        revealed = reveal_all(self.links, str(firm_id), ids)
-        return file_requests.with_urls(requests, revealed, self.settings.base_url)
+        return file_requests.with_urls(requests, live_page_urls(self.links, str(firm_id), ids, self.settings.base_url))
 
     def _emit_request(self, event: EventType, request: FileRequest, **data: Any) -> None:
         self.db.emit(event, {"file_request": schema(FileRequestEventSchema).dump(request), **data},

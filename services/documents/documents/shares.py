@@ -183,11 +183,6 @@ def view(db: DbSession, share: Share) -> ShareView:
     return ShareView(share, documents_of(db, share), recipients_of(db, share))
 
 
-def urls_of(revealed: Iterable[Mapping[str, Any]], base_url: str) -> dict[str, str]:
-    """link id -> page url, from the links service's `reveal_links` items (tokens of live links only)."""
-    return {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item["token"] and item["live"]}
-
-
 def set_expiry(share: Share, recipient: ShareRecipient, expires_at: datetime | None) -> None:
     """Extend or shorten his link (an expired one comes back to life); a revoked one stays revoked."""
     if status_of(share, recipient) == "revoked":

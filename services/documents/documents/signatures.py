@@ -73,11 +73,6 @@ def links_to_reveal(pairs: Iterable[tuple[SignatureRequest, Iterable[Signer]]]) 
             for signer in signers if signer.link_id is not None and signer.status == "pending"]
 
 
-def urls(revealed: Iterable[Mapping[str, Any]], base_url: str) -> dict[str, str]:
-    """link id -> signing page url, from the links service's `reveal_links` items (live links only)."""
-    return {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item["token"] and item["live"]}
-
-
 # -- making one -----------------------------------------------------------------------------------------
 
 
@@ -206,7 +201,8 @@ def signer_status(request: SignatureRequest, signer: Signer, now: datetime) -> s
 def as_fields(request: SignatureRequest, signers: list[Signer], now: datetime,
               urls: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The request as SignatureRequestSchema dumps it; each signer's `url` from `urls` (link id -> url,
-    see `urls`), null when his link is not live or was not revealed (a write's stored reply)."""
+    shared.contracts.links.live_page_urls), null when his link is not live or was not revealed (a write's
+    stored reply)."""
     shown = urls or {}
     return {**{column.key: getattr(request, column.key) for column in SignatureRequest.__table__.columns},
             "status": status_of(request, signers, now),

@@ -32,6 +32,7 @@ from shared.contracts.billing import (
     PAYMENT_REFUNDED,
     format_amount,
 )
+from shared.contracts.links import live_page_urls
 from shared.entrypoints import event_handler, every_event
 from shared.errors import NotFound, PortaError
 from shared.schemas import schema
@@ -215,11 +216,7 @@ class BillingNotices:
         if not invoice.get("link_id") or invoice["amount_due"] <= 0:
             return None
         link_id = str(invoice["link_id"])
-        answer = self.links.reveal_links(firm_id=firm_id, link_ids=[link_id])
-        link = next((i for i in answer.get("items", []) if i.get("id") == link_id), None)
-        if not link or not link.get("token") or not link.get("live"):
-            return None
-        return f"{self.settings.base_url}/p/{link['token']}"
+        return live_page_urls(self.links, firm_id, [link_id], self.settings.base_url).get(link_id)
 
     def _client_emails(self, event: dict, recipients: Iterable[str], template: str, context: dict) -> None:
         """One email per address, as audience.decide allows for `invoices_payments`."""

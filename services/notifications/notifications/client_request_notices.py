@@ -27,6 +27,7 @@ from notifications import audience, inbox
 from notifications.inbox import _clip, _in_order, _item, _touched
 from notifications.models import InboxItem
 from shared.contracts.documents import CLIENT_REQUEST_SENT, CLIENT_REQUEST_SUBMITTED
+from shared.contracts.links import live_page_urls
 from shared.entrypoints import event_handler
 from shared.errors import NotFound
 from shared.schemas import schema
@@ -133,11 +134,8 @@ class ClientRequestNotices:
             return f"{self.settings.base_url}/portal"
         if request["link_id"] is None:
             return None
-        answer = self.links.reveal_links(firm_id=firm_id, link_ids=[str(request["link_id"])])
-        link = next((i for i in answer.get("items", []) if i.get("id") == str(request["link_id"])), None)
-        if not link or not link.get("token") or not link.get("live"):
-            return None
-        return f"{self.settings.base_url}/p/{link['token']}"
+        link_id = str(request["link_id"])
+        return live_page_urls(self.links, firm_id, [link_id], self.settings.base_url).get(link_id)
 
     @event_handler(CLIENT_REQUEST_SENT)
     def on_client_request_sent(self, event: dict) -> None:

@@ -33,6 +33,7 @@ from shared.contracts.documents import (
     FILE_REQUEST_FILES_RECEIVED,
     FILE_REQUEST_SENT,
 )
+from shared.contracts.links import live_page_urls
 from shared.contracts.notifications import (
     ActivityPageSchema,
     ActivityQuerySchema,
@@ -171,12 +172,10 @@ class NotificationsService(BillingNotices, ChatNotices, ClientRequestNotices, Sh
         if link_id is None:
             log.warning("file request without a link: nothing to email")
             return None
-        answer = self.links.reveal_links(firm_id=firm_id, link_ids=[str(link_id)])
-        link = next((item for item in answer.get("items", []) if item.get("id") == str(link_id)), None)
-        if not link or not link.get("token") or not link.get("live"):
+        url = live_page_urls(self.links, firm_id, [str(link_id)], self.settings.base_url).get(str(link_id))
+        if url is None:
             log.warning("link %s of a file request is not live: nothing to email", link_id)
-            return None
-        return f"{self.settings.base_url}/p/{link['token']}"
+        return url
 
     def _suppress(self, firm_id: str, to: str, template: str, context: dict, reason: str) -> None:
         outgoing.record_suppressed(self.db.session, firm_id=uuid.UUID(firm_id), to=to, template=template,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from notifications.inbox import _clip, _in_order, _item, _touched
 from notifications.models import InboxItem
 from shared.contracts.approvals import APPROVAL_DECIDED, APPROVER_EMAIL_DUE
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.contracts.shares import SHARE_SENT
 from shared.entrypoints import event_handler
 from shared.schemas import schema
@@ -185,8 +185,7 @@ class ShareNotices:
     def _live_link_urls(self, firm_id: str, link_ids: list[str]) -> dict[str, str]:
         """link id -> the page its holder opens (a share recipient's, an approver's), for the links that are live
         (revoked ones are not emailed)."""
-        return {item["id"]: f"{self.settings.base_url}/p/{item['token']}"
-                for item in reveal_all(self.links, firm_id, link_ids) if item.get("token") and item.get("live")}
+        return live_page_urls(self.links, firm_id, link_ids, self.settings.base_url)
 
     @event_handler(SHARE_SENT)
     def on_share_sent(self, event: dict) -> None:

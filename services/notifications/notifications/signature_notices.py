@@ -34,6 +34,7 @@ from shared.contracts.documents import (
     SIGNER_EMAIL_DUE,
     SIGNER_EMAIL_REASONS,
 )
+from shared.contracts.links import live_page_urls
 from shared.entrypoints import event_handler
 from shared.errors import NotFound
 from shared.schemas import schema
@@ -188,11 +189,7 @@ class SignatureNotices:
         link_id = signer["link_id"]
         if link_id is None:
             return None
-        answer = self.links.reveal_links(firm_id=firm_id, link_ids=[str(link_id)])
-        link = next((item for item in answer.get("items", []) if item.get("id") == str(link_id)), None)
-        if not link or not link.get("token") or not link.get("live"):
-            return None
-        return f"{self.settings.base_url}/p/{link['token']}"
+        return live_page_urls(self.links, firm_id, [str(link_id)], self.settings.base_url).get(str(link_id))
 
     @event_handler(SIGNER_EMAIL_DUE)
     def on_signer_email_due(self, event: dict) -> None:

@@ -12,7 +12,7 @@ from one lookup.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from marshmallow import Schema, fields, post_load, validate
@@ -127,6 +127,17 @@ def reveal_all(links: Any, firm_id: str, link_ids: Sequence[str]) -> list[dict]:
     requests of 20 signers names 4,000); no call for none."""
     return [item for start in range(0, len(link_ids), MAX_REVEAL)
             for item in links.reveal_links(firm_id=firm_id, link_ids=list(link_ids[start:start + MAX_REVEAL]))["items"]]
+
+
+def page_urls(revealed: Iterable[Mapping[str, Any]], base_url: str) -> dict[str, str]:
+    """link id -> its public page (`/p/{token}`), from `reveal_links`' items: live links only (revoked, expired,
+    used-up and unknown ones have no page to copy or email)."""
+    return {item["id"]: f"{base_url}/p/{item['token']}" for item in revealed if item.get("token") and item.get("live")}
+
+
+def live_page_urls(links: Any, firm_id: str, link_ids: Sequence[str], base_url: str) -> dict[str, str]:
+    """link id -> public page of each of these links that is live, revealed by the links service (`page_urls`)."""
+    return page_urls(reveal_all(links, firm_id, link_ids), base_url)
 
 
 # -- events -------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""`shared.contracts.links.reveal_all`: any number of link ids revealed within links' limit per call."""
+"""`shared.contracts.links`: any number of link ids revealed within links' limit per call, and the pages of
+the live ones."""
 from __future__ import annotations
 
 from unittest.mock import Mock
 
-from shared.contracts.links import MAX_REVEAL, reveal_all
+from shared.contracts.links import MAX_REVEAL, live_page_urls, reveal_all
 
 
 def links_answering_each_id() -> Mock:
@@ -23,3 +24,12 @@ def test_no_ids_make_no_call():
     links = links_answering_each_id()
     assert reveal_all(links, "firm", []) == []
     links.reveal_links.assert_not_called()
+
+
+def test_only_live_links_with_a_token_get_a_page():
+    links = Mock()
+    links.reveal_links.return_value = {"items": [
+        {"id": "live", "token": "t1", "live": True}, {"id": "revoked", "token": "t2", "live": False},
+        {"id": "unknown", "token": None, "live": False}]}
+    assert live_page_urls(links, "firm", ["live", "revoked", "unknown"], "https://porta.example") == {
+        "live": "https://porta.example/p/t1"}

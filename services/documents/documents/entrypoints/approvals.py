@@ -30,7 +30,7 @@ from shared.contracts.approvals import (
     PublicApprovalSchema,
 )
 from shared.contracts.documents import DownloadSchema
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.entrypoints import write
 from shared.errors import NotFound
 from shared.ids import parse_id
@@ -60,7 +60,7 @@ class ApprovalEntrypoints:
         """link id -> url of the live links of these requests' approvers still to decide (links reveals them;
         a page of 200 requests of 20 approvers each takes several calls)."""
         ids = approvals.links_to_reveal(pairs)
-        return approvals.urls(reveal_all(self.links, str(firm_id), ids), self.settings.base_url)
+        return live_page_urls(self.links, str(firm_id), ids, self.settings.base_url)
 
     # -- staff ------------------------------------------------------------------------------
 

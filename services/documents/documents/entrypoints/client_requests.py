@@ -29,7 +29,7 @@ from shared.contracts.documents import (
     QuestionUploadSchema,
     UploadBatchSchema,
 )
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.entrypoints import write
 from shared.events import EventType
 from shared.ids import parse_id
@@ -56,7 +56,7 @@ class ClientRequestEntrypoints:
         urls: dict[str, str] = {}
         ids = client_requests.links_to_reveal(requests) if with_urls else []
         if ids:
-            urls = client_requests.urls(reveal_all(self.links, str(firm_id), ids), self.settings.base_url)
+            urls = live_page_urls(self.links, str(firm_id), ids, self.settings.base_url)
         return [{**client_requests.as_fields(r, documents.get(r.id, {})), "url": urls.get(str(r.link_id))}
                 for r in requests]
 

@@ -11,7 +11,7 @@ from typing import Any
 from documents import library, shares
 from documents.models import Share, ShareRecipient
 from shared.contracts.documents import DownloadSchema
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.contracts.shares import (
     SHARE_CREATED,
     SHARE_DOWNLOADED,
@@ -66,8 +66,7 @@ class ShareEntrypoints:
         urls: dict[str, str] = {}
         if with_urls:
             ids = shares.links_to_reveal(self.db.session, [share])
-            revealed = reveal_all(self.links, str(share.firm_id), ids)
-            urls = shares.urls_of(revealed, self.settings.base_url)
+            urls = live_page_urls(self.links, str(share.firm_id), ids, self.settings.base_url)
         return view.fields(urls)
 
     def _share_answer(self, share: Share, *, with_urls: bool) -> dict:

@@ -48,7 +48,7 @@ from shared.contracts.documents import (
     SignerEventSchema,
     VerifyResultSchema,
 )
-from shared.contracts.links import reveal_all
+from shared.contracts.links import live_page_urls
 from shared.dependencies import SYSTEM
 from shared.entrypoints import event_handler, idempotent, write
 from shared.errors import NotFound
@@ -103,8 +103,7 @@ class SignatureEntrypoints:
                       pairs: list[tuple[SignatureRequest, list[Signer]]]) -> dict[str, str]:
         """link id -> url of the live links of these requests' signers still to act (links reveals them)."""
         ids = signatures.links_to_reveal(pairs)
-        revealed = reveal_all(self.links, str(firm_id), ids)
-        return signatures.urls(revealed, self.settings.base_url)
+        return live_page_urls(self.links, str(firm_id), ids, self.settings.base_url)
 
     def _issue_signing_link(self, signer: Signer) -> None:
         """His new link (the links service revokes any earlier one: `replace`); only its id is kept."""

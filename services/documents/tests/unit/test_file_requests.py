@@ -10,6 +10,7 @@ import pytest
 
 from documents import file_requests, uploads
 from documents.models import Document, FileRequest, Upload
+from shared.contracts.links import page_urls
 from shared.errors import Conflict, Gone, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 EARLIER = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
@@ -154,7 +155,7 @@ def test_only_open_requests_links_are_revealed_and_only_live_ones_get_a_url():
 
     revealed = [{"id": str(live.link_id), "token": "t0ken", "live": True},
                 {"id": str(dead.link_id), "token": "old", "live": False}]
-    urls = [item["url"] for item in file_requests.with_urls(requests, revealed, "https://porta.example")]
+    urls = [item["url"] for item in file_requests.with_urls(requests, page_urls(revealed, "https://porta.example"))]
     assert urls == ["https://porta.example/p/t0ken", None, None, None]
 
 

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from documents import approvals, shares
 from documents.models import ApprovalRequest, Approver, Document, Share, ShareRecipient
 from shared.contracts.approvals import ApprovalCreateSchema, ApprovalDecisionSchema
+from shared.contracts.links import page_urls
 from shared.contracts.shares import ShareCreateSchema
 from shared.errors import Conflict, Gone, ValidationFailed
 
@@ -186,9 +187,9 @@ def test_each_approver_gets_the_url_of_his_own_live_link_only():
     request = ApprovalRequest(id=uuid.uuid4(), status="pending")
     live, revoked, none = approvers_with("pending", "pending", "pending")
     live.link_id, revoked.link_id = uuid.uuid4(), uuid.uuid4()
-    link_urls = approvals.urls([{"id": str(live.link_id), "token": "tok-live", "live": True},
-                                {"id": str(revoked.link_id), "token": "tok-gone", "live": False}],
-                               "https://porta.example")
+    link_urls = page_urls([{"id": str(live.link_id), "token": "tok-live", "live": True},
+                           {"id": str(revoked.link_id), "token": "tok-gone", "live": False}],
+                          "https://porta.example")
     fields = approvals.fields(request, "return.pdf", [live, revoked, none], link_urls)
     assert [a["url"] for a in fields["approvers"]] == ["https://porta.example/p/tok-live", None, None]
 

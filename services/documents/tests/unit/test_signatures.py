@@ -9,6 +9,7 @@ import pytest
 
 from documents import signatures
 from documents.models import Document, SignatureRequest, Signer
+from shared.contracts.links import page_urls
 from shared.errors import Conflict, Gone, PayloadTooLarge, UnsupportedMediaType
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -156,7 +157,7 @@ def with_links(*emails: str) -> tuple[SignatureRequest, list[Signer]]:
 def test_each_pending_signer_shows_his_live_link_as_his_url():
     request, signers = with_links("a@x.example", "b@x.example")
     assert signatures.links_to_reveal([(request, signers)]) == [str(s.link_id) for s in signers]
-    urls = signatures.urls(revealed(*signers), "https://porta.example")
+    urls = page_urls(revealed(*signers), "https://porta.example")
     fields = signatures.as_fields(request, signers, NOW, urls)
     assert [s["url"] for s in fields["signers"]] == ["https://porta.example/p/token-a@x.example",
                                                      "https://porta.example/p/token-b@x.example"]
@@ -164,7 +165,7 @@ def test_each_pending_signer_shows_his_live_link_as_his_url():
 
 def test_a_link_that_is_not_live_shows_no_url():
     request, signers = with_links("a@x.example")
-    urls = signatures.urls(revealed(*signers, live=False), "https://porta.example")
+    urls = page_urls(revealed(*signers, live=False), "https://porta.example")
     assert signatures.as_fields(request, signers, NOW, urls)["signers"][0]["url"] is None
 
 
@@ -177,7 +178,7 @@ def test_a_signer_who_acted_or_whose_request_closed_or_whose_days_ran_out_has_no
     request, signers = with_links("a@x.example", "b@x.example")
     sign(request, signers, signers[0])
     assert signatures.links_to_reveal([(request, signers)]) == [str(signers[1].link_id)]
-    urls = signatures.urls(revealed(*signers), "https://porta.example")
+    urls = page_urls(revealed(*signers), "https://porta.example")
     assert signatures.as_fields(request, signers, NOW, urls)["signers"][0]["url"] is None
     later = NOW + signatures.LINK_LIFETIME + timedelta(seconds=1)
     assert signatures.as_fields(request, signers, later, urls)["signers"][1]["url"] is None
